@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, makeRunner, type RegisterCommand, reportError } from './command.ts';
+
+/**
+ * The command registry: one file per command under src/cli/, one line here.
+ */
+const COMMANDS: RegisterCommand[] = [];
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const program = new Command('deminer')
+    .description('Find hidden cryptocurrency miners on hosts, in event logs and on the wire.')
+    .version(await packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  const run = makeRunner((code) => {
+    exitCode = code;
+  });
+  for (const register of COMMANDS) register(program, run);
+  overrideExit(program.commands);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error.
+      return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    return reportError(e);
+  }
+  return exitCode;
+}
+
+function overrideExit(commands: readonly Command[]): void {
+  for (const c of commands) {
+    c.exitOverride();
+    overrideExit(c.commands);
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

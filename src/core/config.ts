@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from './errors.ts';
+
+/**
+ * Strict YAML loading: unknown keys are errors, and every error names the
+ * file and line of the offending value.
+ */
+export function parseYamlStrict<T>(text: string, schema: z.ZodType<T>, where: string): T {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = lineCounter.linePos(e.pos[0]).line;
+    throw new UsageError('CONFIG_BAD_YAML', e.message.split('\n')[0] ?? 'invalid YAML', {
+      location: `${where}:${line}`,
+    });
+  }
+  const value: unknown = doc.toJS() ?? {};
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const line = lineOf(doc, issue.path, lineCounter);
+  const path = issue.path.map(String).join('.') || '(root)';
+  let msg = issue.message;
+  if (issue.code === 'unrecognized_keys')
+    msg = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  throw new UsageError('CONFIG_INVALID', `${path}: ${msg}`, { location: line ? `${where}:${line}` : where });
+}
+
+export function loadYamlStrict<T>(file: string, schema: z.ZodType<T>): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError('CONFIG_UNREADABLE', 'cannot read config file', { location: file, cause });
+  }
+  return parseYamlStrict(text, schema, file);
+}
+
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  path: readonly PropertyKey[],
+  lc: LineCounter,
+): number | undefined {
+  let node: unknown = doc.contents;
+  let last: unknown = node;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) break;
+      last = pair.key;
+      node = pair.value;
+      if (node) last = node;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+      if (node) last = node;
+    } else break;
+  }
+  const range = (last as { range?: [number, number, number] } | null)?.range;
+  return range ? lc.linePos(range[0]).line : undefined;
+}
+
+const durationRe = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `500ms`, `10s`, `5m`, `1h`, `7d` into milliseconds. */
+export function parseDuration(text: string, where = 'duration'): number {
+  const m = durationRe.exec(text.trim());
+  if (!m)
+    throw new UsageError('BAD_DURATION', `"${text}" is not a duration (examples: 500ms, 10s, 5m, 1h)`, {
+      location: where,
+    });
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+export const durationSchema = z.string().transform((s, ctx) => {
+  const m = durationRe.exec(s.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (examples: 10s, 5m)` });
+    return z.NEVER;
+  }
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+});

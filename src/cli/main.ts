@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, makeRunner, type RegisterCommand, reportError } from './command.ts';
+import { registerDga } from './dga.ts';
+import { registerScan } from './scan.ts';
 
 /**
  * The command registry: one file per command under src/cli/, one line here.
  */
-const COMMANDS: RegisterCommand[] = [];
+const COMMANDS: RegisterCommand[] = [registerScan, registerDga];
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -1,0 +1,144 @@
+// Reads the DGA and benign lists of ../shared/corpora/dga into labelled,
+// de-duplicated registrable labels. Only the training and evaluation scripts
+// use this: the product never reads the corpora.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeName, type SuffixSet } from '../../src/detect/ml/dga/normalize.ts';
+
+export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/corpora/dga', import.meta.url));
+
+/** andrewaeva/DGA list → family (GameoverZeus "zeus" and "new_goz" are the newgoz algorithm). */
+const ANDREWAEVA: Record<string, string> = {
+  'conficker.txt': 'conficker',
+  'cryptolocker.txt': 'cryptolocker',
+  'goz.txt': 'goz',
+  'matsnu.txt': 'matsnu',
+  'new_goz.txt': 'newgoz',
+  'pushdo.txt': 'pushdo',
+  'ramdo.txt': 'ramdo',
+  'rovnix.txt': 'rovnix',
+  'tinba.txt': 'tinba',
+  'zeus.txt': 'newgoz',
+};
+
+/**
+ * Families that share an algorithm lineage go to the same evaluation fold, so
+ * that a "never seen" family is not a near-copy of a training one.
+ */
+export const CLAN: Record<string, string> = { goz: 'zeus-p2p', murofet: 'zeus-p2p', newgoz: 'zeus-p2p' };
+
+/** Benign sources, grouped so that each group can be held out as a whole. */
+export const BENIGN_SOURCES: Record<string, readonly string[]> = {
+  cisco: ['benign-misp-warninglists/cisco_top20k.json'],
+  tranco: ['benign-misp-warninglists/tranco10k.json'],
+  majestic: ['benign-misp-warninglists/majestic_million.json'],
+  'alexa+moz+opendns-top': [
+    'benign-misp-warninglists/alexa.json',
+    'benign-misp-warninglists/moz-top500.json',
+    'andrewaeva-DGA/dga_wordlists/opendns-top-domains.txt',
+  ],
+  'opendns-random': ['andrewaeva-DGA/dga_wordlists/opendns-random-domains.txt'],
+};
+
+export interface LabelledName {
+  /** Full name as listed (first occurrence). */
+  name: string;
+  /** Registrable label the model scores. */
+  label: string;
+}
+
+export interface Corpus {
+  /** family → unique labels (those also on a benign list removed). */
+  families: Map<string, LabelledName[]>;
+  /** benign source group → unique labels. */
+  benign: Map<string, LabelledName[]>;
+  /** Files read, relative to the corpus folder. */
+  files: string[];
+  /** Lines that were not a domain name, per file. */
+  skipped: Record<string, number>;
+  /** DGA labels dropped because a benign list holds the same label. */
+  conflicts: number;
+}
+
+export function corpusAvailable(): boolean {
+  return existsSync(join(CORPUS_DIR, 'SOURCES.txt'));
+}
+
+const DOMAIN = /^[a-z0-9_*-][a-z0-9._-]*\.[a-z0-9-]+\.?$/i;
+
+export function loadCorpus(dynamicDns: SuffixSet): Corpus {
+  const files: string[] = [];
+  const skipped: Record<string, number> = {};
+  const read = (rel: string): string[] => {
+    files.push(rel);
+    const text = readFileSync(join(CORPUS_DIR, rel), 'utf8');
+    let lines: string[];
+    if (rel.endsWith('.json')) lines = (JSON.parse(text) as { list: string[] }).list;
+    else lines = text.split('\n').map((l) => l.trim().split(/[\s,|]+/)[0] ?? '');
+    const out: string[] = [];
+    for (const l of lines) {
+      const name = l.startsWith('.') ? l.slice(1) : l;
+      if (DOMAIN.test(name)) out.push(name);
+      else if (l.length > 0) skipped[rel] = (skipped[rel] ?? 0) + 1;
+    }
+    return out;
+  };
+  const toLabels = (names: readonly string[], into: Map<string, LabelledName>): void => {
+    for (const name of names) {
+      const n = normalizeName(name, dynamicDns);
+      if (n.kind !== 'label' || into.has(n.label)) continue;
+      into.set(n.label, { name, label: n.label });
+    }
+  };
+
+  const benign = new Map<string, LabelledName[]>();
+  const benignLabels = new Set<string>();
+  for (const [group, paths] of Object.entries(BENIGN_SOURCES)) {
+    const m = new Map<string, LabelledName>();
+    for (const p of paths) toLabels(read(p), m);
+    benign.set(group, [...m.values()]);
+    for (const l of m.keys()) benignLabels.add(l);
+  }
+
+  const byFamily = new Map<string, Map<string, LabelledName>>();
+  const add = (family: string, names: readonly string[]): void => {
+    let m = byFamily.get(family);
+    if (m === undefined) {
+      m = new Map();
+      byFamily.set(family, m);
+    }
+    toLabels(names, m);
+  };
+  const bader = join(CORPUS_DIR, 'baderj-dga');
+  for (const family of readdirSync(bader).sort()) {
+    const dir = join(bader, family);
+    if (!statSync(dir).isDirectory()) continue;
+    for (const file of walk(dir)) {
+      const base = file.slice(file.lastIndexOf('/') + 1);
+      if (!base.endsWith('.txt') || base.startsWith('words')) continue;
+      add(family, read(relative(CORPUS_DIR, file)));
+    }
+  }
+  for (const [file, family] of Object.entries(ANDREWAEVA))
+    add(family, read(`andrewaeva-DGA/dga_wordlists/${file}`));
+
+  let conflicts = 0;
+  const families = new Map<string, LabelledName[]>();
+  for (const [family, m] of [...byFamily.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const kept = [...m.values()].filter((x) => !benignLabels.has(x.label));
+    conflicts += m.size - kept.length;
+    if (kept.length > 0) families.set(family, kept);
+  }
+  return { families, benign, files, skipped, conflicts };
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out.sort();
+}

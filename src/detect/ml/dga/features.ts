@@ -1,0 +1,183 @@
+/**
+ * Character features of one label, written as sparse (index, value) pairs so
+ * the same code serves training and the scoring hot path without allocating.
+ *
+ * Layout of the weight vector:
+ *   [0, DENSE)                     shape features (length buckets, ratios, runs)
+ *   then 1-, 2- and 3-grams        exact, over a 40-symbol alphabet with `^`/`$` boundaries
+ *   then 4- and 5-grams            hashed into 2^HASH_BITS buckets
+ * Exact low orders keep common grams collision-free; hashing bounds the file size.
+ */
+
+const ALPHABET = 40;
+const BOUNDARY = 0;
+export const DENSE = 40;
+export const HASH_BITS = 18;
+const OFF1 = DENSE;
+const OFF2 = OFF1 + ALPHABET;
+const OFF3 = OFF2 + ALPHABET * ALPHABET;
+const OFF_HASH = OFF3 + ALPHABET * ALPHABET * ALPHABET;
+const HASH_MASK = (1 << HASH_BITS) - 1;
+export const FEATURE_COUNT = OFF_HASH + (1 << HASH_BITS);
+/** Labels longer than this are cut: DNS allows 63 per label, the rest is noise. */
+export const MAX_LABEL = 253;
+/** Upper bound on pairs written for one label. */
+export const MAX_PAIRS = DENSE + 5 * (MAX_LABEL + 2);
+
+const CODE = new Uint8Array(128).fill(39);
+for (let c = 97; c <= 122; c++) CODE[c] = c - 96; // a-z → 1..26
+for (let c = 48; c <= 57; c++) CODE[c] = c - 21; // 0-9 → 27..36
+CODE[45] = 37; // '-'
+CODE[95] = 38; // '_'
+const VOWEL = new Uint8Array(ALPHABET);
+for (const ch of 'aeiou') VOWEL[ch.charCodeAt(0) - 96] = 1;
+const RARE = new Uint8Array(ALPHABET);
+for (const ch of 'qxzj') RARE[ch.charCodeAt(0) - 96] = 1;
+const HEX = new Uint8Array(ALPHABET);
+for (const ch of '0123456789abcdef') HEX[CODE[ch.charCodeAt(0)]!] = 1;
+
+const codes = new Uint8Array(MAX_LABEL + 2);
+const counts = new Uint16Array(ALPHABET);
+
+function lengthBucket(n: number): number {
+  if (n <= 20) return n - 1;
+  if (n <= 24) return 20;
+  if (n <= 29) return 21;
+  if (n <= 39) return 22;
+  return 23;
+}
+
+function isLetter(c: number): boolean {
+  return c >= 1 && c <= 26;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 27 && c <= 36;
+}
+
+/**
+ * Writes the features of `label` (lower-case ASCII expected; other characters
+ * share one symbol) into `idx`/`val` and returns how many pairs it wrote.
+ */
+export function extractFeatures(label: string, idx: Int32Array, val: Float32Array): number {
+  const n = Math.min(label.length, MAX_LABEL);
+  if (n === 0) return 0;
+  codes[0] = BOUNDARY;
+  counts.fill(0);
+  let digits = 0;
+  let letters = 0;
+  let vowels = 0;
+  let hyphens = 0;
+  let rare = 0;
+  let hex = 0;
+  let consRun = 0;
+  let maxConsRun = 0;
+  let vowRun = 0;
+  let maxVowRun = 0;
+  let digRun = 0;
+  let maxDigRun = 0;
+  let transitions = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = label.charCodeAt(i);
+    const c = ch < 128 ? CODE[ch]! : 39;
+    codes[i + 1] = c;
+    counts[c]!++;
+    hex += HEX[c]!;
+    if (isLetter(c)) {
+      letters++;
+      rare += RARE[c]!;
+      if (VOWEL[c]) {
+        vowels++;
+        vowRun++;
+        consRun = 0;
+        if (vowRun > maxVowRun) maxVowRun = vowRun;
+      } else {
+        consRun++;
+        vowRun = 0;
+        if (consRun > maxConsRun) maxConsRun = consRun;
+      }
+      digRun = 0;
+    } else {
+      consRun = 0;
+      vowRun = 0;
+      if (isDigit(c)) {
+        digits++;
+        digRun++;
+        if (digRun > maxDigRun) maxDigRun = digRun;
+      } else {
+        digRun = 0;
+        if (c === 37) hyphens++;
+      }
+    }
+    if (i > 0) {
+      const p = codes[i]!;
+      if ((isDigit(p) && isLetter(c)) || (isLetter(p) && isDigit(c))) transitions++;
+    }
+  }
+  codes[n + 1] = BOUNDARY;
+
+  let entropy = 0;
+  let unique = 0;
+  for (let c = 1; c < ALPHABET; c++) {
+    const k = counts[c]!;
+    if (k === 0) continue;
+    unique++;
+    const p = k / n;
+    entropy -= p * Math.log2(p);
+  }
+
+  let k = 0;
+  const put = (i: number, v: number): void => {
+    idx[k] = i;
+    val[k] = v;
+    k++;
+  };
+  put(lengthBucket(n), 1);
+  put(24, digits / n);
+  put(25, letters > 0 ? vowels / letters : 0);
+  put(26, Math.min(hyphens, 4) / 4);
+  put(27, Math.min(maxConsRun, 12) / 8);
+  put(28, Math.min(maxDigRun, 12) / 8);
+  put(29, unique / n);
+  put(30, entropy / 4.5);
+  put(31, transitions / n);
+  put(32, digits === n ? 1 : 0);
+  put(33, isDigit(codes[1]!) ? 1 : 0);
+  put(34, hex === n && n >= 8 && digits > 0 ? 1 : 0);
+  put(35, Math.min(n, 64) / 32);
+  put(36, Math.min(maxVowRun, 6) / 4);
+  put(37, rare / n);
+
+  // Grams are weighted so that a label's gram total does not grow with its length.
+  const g = 1 / Math.sqrt(n + 1);
+  const last = n + 1;
+  for (let i = 0; i <= last; i++) {
+    const c0 = codes[i]!;
+    if (i >= 1 && i <= n) put(OFF1 + c0, g);
+    if (i + 1 > last) continue;
+    const c1 = codes[i + 1]!;
+    put(OFF2 + c0 * ALPHABET + c1, g);
+    if (i + 2 > last) continue;
+    const c2 = codes[i + 2]!;
+    const tri = (c0 * ALPHABET + c1) * ALPHABET + c2;
+    put(OFF3 + tri, g);
+    if (i + 3 > last) continue;
+    const c3 = codes[i + 3]!;
+    const four = tri * ALPHABET + c3;
+    put(OFF_HASH + (mix(four, 4) & HASH_MASK), g);
+    if (i + 4 > last) continue;
+    put(OFF_HASH + (mix(four * ALPHABET + codes[i + 4]!, 5) & HASH_MASK), g);
+  }
+  return k;
+}
+
+/** Integer hash (murmur3 finaliser) with the gram order as seed. */
+function mix(x: number, order: number): number {
+  let h = (x ^ (order * 0x9e3779b9)) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

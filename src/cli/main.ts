@@ -1,12 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, makeRunner, type RegisterCommand, reportError } from './command.ts';
 import { registerDga } from './dga.ts';
+import { registerEvtx } from './evtx.ts';
 import { registerScan } from './scan.ts';
 
 /**
  * The command registry: one file per command under src/cli/, one line here.
  */
-const COMMANDS: RegisterCommand[] = [registerScan, registerDga];
+const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx];
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -1,0 +1,200 @@
+import type { Cond } from './condition.ts';
+import { ConditionError, identifiersOf, parseCondition } from './condition.ts';
+import type { FieldView } from './field-view.ts';
+import type { CompileOptions, FieldTest } from './modifiers.ts';
+import { compileFieldTest, ModifierError } from './modifiers.ts';
+import type { DetectionRule } from './rule.ts';
+
+/**
+ * Field tests shared by every compiled rule: the same field, modifiers and
+ * values compile once, and each is evaluated at most once per event (many
+ * SigmaHQ rules test the same `Image|endswith` values).
+ */
+export class LeafTable {
+  readonly #tests: FieldTest[] = [];
+  readonly #ids = new Map<string, number>();
+  #stamp = new Uint32Array(64);
+  #result = new Uint8Array(64);
+  #gen = 0;
+  #view: FieldView | undefined;
+
+  intern(key: string, make: () => FieldTest): number {
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#tests.length;
+      this.#tests.push(make());
+      this.#ids.set(key, id);
+      if (id >= this.#stamp.length) {
+        const s = new Uint32Array(this.#stamp.length * 2);
+        s.set(this.#stamp);
+        this.#stamp = s;
+        const r = new Uint8Array(this.#result.length * 2);
+        r.set(this.#result);
+        this.#result = r;
+      }
+    }
+    return id;
+  }
+
+  get size(): number {
+    return this.#tests.length;
+  }
+
+  begin(view: FieldView): void {
+    this.#view = view;
+    this.#gen = (this.#gen + 1) >>> 0;
+    if (this.#gen === 0) {
+      this.#stamp.fill(0);
+      this.#gen = 1;
+    }
+  }
+
+  test(id: number): boolean {
+    if (this.#stamp[id] === this.#gen) return this.#result[id] === 1;
+    const r = this.#tests[id]!(this.#view!);
+    this.#stamp[id] = this.#gen;
+    this.#result[id] = r ? 1 : 0;
+    return r;
+  }
+}
+
+export class CompileError extends Error {
+  constructor(
+    message: string,
+    readonly identifier?: string,
+  ) {
+    super(message);
+  }
+}
+
+type Pred = () => boolean;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface CompiledDetection {
+  test: Pred;
+  /** Rule field names read (as written in the rule), to check a source has them. */
+  fields: Set<string>;
+}
+
+function anyOf(ps: Pred[]): Pred {
+  if (ps.length === 1) return ps[0]!;
+  if (ps.length === 0) return () => false;
+  return () => {
+    for (const p of ps) if (p()) return true;
+    return false;
+  };
+}
+function allOf(ps: Pred[]): Pred {
+  if (ps.length === 1) return ps[0]!;
+  return () => {
+    for (const p of ps) if (!p()) return false;
+    return true;
+  };
+}
+
+/**
+ * Compiles a rule's detection for one event source: `rename` maps rule field
+ * names (lower case) to the source's own field names.
+ */
+export function compileDetection(
+  rule: DetectionRule,
+  leaves: LeafTable,
+  rename: ReadonlyMap<string, string>,
+  opts: CompileOptions,
+): CompiledDetection {
+  const fields = new Set<string>();
+  const conds: Cond[] = [];
+  const names = Object.keys(rule.detection);
+  for (const c of rule.conditions) {
+    try {
+      conds.push(parseCondition(c, names));
+    } catch (e) {
+      if (e instanceof ConditionError) throw new CompileError(e.message, 'condition');
+      throw e;
+    }
+  }
+  const used = new Set<string>();
+  for (const c of conds) identifiersOf(c, used);
+  const preds = new Map<string, Pred>();
+  for (const name of used) {
+    try {
+      preds.set(name, compileSearch(rule.detection[name], leaves, rename, opts, fields));
+    } catch (e) {
+      if (e instanceof ModifierError || e instanceof CompileError)
+        throw new CompileError(`${name}: ${e.message}`, name);
+      throw e;
+    }
+  }
+  const build = (c: Cond): Pred => {
+    switch (c.op) {
+      case 'id':
+        return preds.get(c.name)!;
+      case 'not': {
+        const a = build(c.arg);
+        return () => !a();
+      }
+      case 'and':
+        return allOf(c.args.map(build));
+      case 'or':
+        return anyOf(c.args.map(build));
+      case 'of': {
+        const ps = c.names.map((n) => preds.get(n)!);
+        return c.quantifier === 'all' ? allOf(ps) : anyOf(ps);
+      }
+    }
+  };
+  return { test: anyOf(conds.map(build)), fields };
+}
+
+function compileSearch(
+  value: unknown,
+  leaves: LeafTable,
+  rename: ReadonlyMap<string, string>,
+  opts: CompileOptions,
+  fields: Set<string>,
+): Pred {
+  const leaf = (field: string | null, mods: string[], values: unknown[]): Pred => {
+    const key = JSON.stringify([field, mods, values]);
+    const id = leaves.intern(key, () => compileFieldTest(field, mods, values, opts));
+    return () => leaves.test(id);
+  };
+  const mapPred = (m: Record<string, unknown>): Pred => {
+    const parts: Pred[] = [];
+    for (const [k, v] of Object.entries(m)) {
+      const [rawField, ...mods] = k.split('|');
+      const f = rawField!.trim();
+      let field: string | null = null;
+      if (f !== '') {
+        fields.add(f);
+        field = rename.get(f.toLowerCase()) ?? f;
+      }
+      const values = Array.isArray(v) ? v : [v];
+      // Field-less items are keyword searches, which look for the value anywhere in a field.
+      if (field === null && !mods.some((x) => ['contains', 'startswith', 'endswith', 're'].includes(x)))
+        mods.push('contains');
+      if (values.some((x) => isRecord(x) || Array.isArray(x)))
+        throw new CompileError(
+          `field "${k}" has a nested value; Sigma values are scalars or lists of scalars`,
+        );
+      parts.push(leaf(field, mods, values));
+    }
+    if (parts.length === 0) throw new CompileError('empty search identifier');
+    return allOf(parts);
+  };
+  if (isRecord(value)) return mapPred(value);
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new CompileError('empty search identifier');
+    if (value.every((x) => !isRecord(x) && !Array.isArray(x))) return leaf(null, ['contains'], value);
+    return anyOf(
+      value.map((x) => {
+        if (isRecord(x)) return mapPred(x);
+        if (Array.isArray(x)) throw new CompileError('nested lists are not Sigma');
+        return leaf(null, ['contains'], [x]);
+      }),
+    );
+  }
+  if (value === null || value === undefined) throw new CompileError('empty search identifier');
+  return leaf(null, ['contains'], [value]);
+}

@@ -1,0 +1,217 @@
+import type { ParseIssue } from '../../core/errors.ts';
+import type { EcsEvent } from '../../core/event.ts';
+import type { Finding } from '../../core/finding.ts';
+import type { Detector } from '../../core/plugin.ts';
+import { CompileError, compileDetection, LeafTable } from './compile.ts';
+import { aggregationToCorrelation, CorrelationState } from './correlation.ts';
+import type { FieldView } from './field-view.ts';
+import type { EventSource, LogsourceMap } from './logsource-map.ts';
+import { sourcesFor } from './logsource-map.ts';
+import type { CompileOptions } from './modifiers.ts';
+import type { CorrelationRule, DetectionRule, SigmaRule } from './rule.ts';
+import { findingFor } from './sigma-finding.ts';
+import { channelOf, eventIdOf, fieldViewOf } from './winlog-event.ts';
+
+/** One rule compiled for one event source. */
+interface Variant {
+  rule: DetectionRule;
+  ruleIndex: number;
+  where: [string, Set<string>][] | undefined;
+  test: () => boolean;
+}
+
+export interface EngineStats {
+  rules: number;
+  detectionRules: number;
+  correlationRules: number;
+  /** Rules compiled for at least one event source. */
+  runnable: number;
+  /** Rules whose logsource the mapping does not know (not run). */
+  unmapped: number;
+  /** Rule/source pairs left out because the source lacks a field the rule reads. */
+  skippedForFields: number;
+  leafTests: number;
+}
+
+export interface EngineOptions extends CompileOptions {
+  logsources: LogsourceMap;
+}
+
+export interface RuleMatch {
+  rule: DetectionRule;
+  ruleIndex: number;
+  event: EcsEvent;
+  view: FieldView;
+}
+
+/**
+ * The Sigma detector: rules are compiled once per event source they apply to
+ * and indexed by channel and event id, so that each event meets only the
+ * rules of its log source.
+ */
+export class SigmaEngine implements Detector<EcsEvent> {
+  readonly id = 'sigma';
+  readonly description = 'Sigma rules over event-log records';
+  readonly issues: ParseIssue[] = [];
+  readonly stats: EngineStats;
+  readonly rules: readonly DetectionRule[];
+  /** Matches per rule id, for the summary. */
+  readonly hits = new Map<string, number>();
+
+  readonly #leaves = new LeafTable();
+  /** `channel|eventid`, `channel|*` or `*|*` → variants. */
+  readonly #index = new Map<string, Variant[]>();
+  readonly #byKey = new Map<string, Variant[]>();
+  readonly #correlation: CorrelationState;
+  /** Rules that only feed correlations (`generate: false`) report nothing themselves. */
+  readonly #silent = new Set<number>();
+  readonly #correlated = new Set<number>();
+
+  constructor(rules: readonly SigmaRule[], opts: EngineOptions) {
+    const detections = rules.filter((r): r is DetectionRule => r.kind === 'detection');
+    const correlations = rules.filter((r): r is CorrelationRule => r.kind === 'correlation');
+    for (const d of detections) {
+      if (!d.aggregation) continue;
+      const c = aggregationToCorrelation(d);
+      if ('issue' in c) this.issues.push(c.issue);
+      else correlations.push(c.rule);
+    }
+    this.rules = detections;
+    let runnable = 0;
+    let unmapped = 0;
+    let skipped = 0;
+    const systemFields = new Set(opts.logsources.system_fields.map((f) => f.toLowerCase()));
+    detections.forEach((rule, ruleIndex) => {
+      const sources = sourcesFor(opts.logsources, rule.logsource);
+      if (!sources) {
+        unmapped++;
+        return;
+      }
+      let compiled = 0;
+      for (const src of sources) {
+        try {
+          const v = this.#compileVariant(rule, ruleIndex, src, opts, systemFields);
+          if (v === 'fields') skipped++;
+          else {
+            this.#add(src, v);
+            compiled++;
+          }
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          this.issues.push({
+            code: 'SIGMA_BAD_DETECTION',
+            message: `${rule.title}: ${e.message}`,
+            location: (e.identifier && rule.lines[e.identifier]) || rule.location,
+          });
+          return;
+        }
+      }
+      if (compiled > 0) runnable++;
+    });
+    this.#correlation = new CorrelationState(correlations, detections, this.issues);
+    for (const [i, gen] of this.#correlation.referenced()) {
+      this.#correlated.add(i);
+      if (!gen) this.#silent.add(i);
+    }
+    this.stats = {
+      rules: rules.length,
+      detectionRules: detections.length,
+      correlationRules: correlations.length,
+      runnable,
+      unmapped,
+      skippedForFields: skipped,
+      leafTests: this.#leaves.size,
+    };
+  }
+
+  #compileVariant(
+    rule: DetectionRule,
+    ruleIndex: number,
+    src: EventSource,
+    opts: CompileOptions,
+    systemFields: Set<string>,
+  ): Variant | 'fields' {
+    const rename = new Map(Object.entries(src.fields ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const compiled = compileDetection(rule, this.#leaves, rename, opts);
+    if (src.available) {
+      const avail = new Set(src.available.map((f) => f.toLowerCase()));
+      for (const f of compiled.fields) {
+        const lf = f.toLowerCase();
+        const mapped = (rename.get(lf) ?? f).toLowerCase();
+        if (!avail.has(mapped) && !systemFields.has(lf)) return 'fields';
+      }
+    }
+    const where = src.where
+      ? Object.entries(src.where).map(([k, vs]): [string, Set<string>] => [
+          k.toLowerCase(),
+          new Set(vs.map((v) => v.toLowerCase())),
+        ])
+      : undefined;
+    return { rule, ruleIndex, where, test: compiled.test };
+  }
+
+  #add(src: EventSource, v: Variant): void {
+    const ch = src.channel === '*' ? '*' : src.channel.toLowerCase();
+    const keys = src.event_ids?.length ? src.event_ids.map((id) => `${ch}|${id}`) : [`${ch}|*`];
+    for (const k of keys) {
+      let list = this.#index.get(k);
+      if (!list) {
+        list = [];
+        this.#index.set(k, list);
+      }
+      list.push(v);
+    }
+  }
+
+  #variantsFor(channel: string, eventId: string): Variant[] {
+    const key = `${channel}|${eventId}`;
+    let list = this.#byKey.get(key);
+    if (!list) {
+      list = [
+        ...(this.#index.get(key) ?? []),
+        ...(this.#index.get(`${channel}|*`) ?? []),
+        ...(this.#index.get('*|*') ?? []),
+      ];
+      this.#byKey.set(key, list);
+    }
+    return list;
+  }
+
+  /** The rules that fire on one event (a rule that fits several sources fires once). */
+  matchEvent(event: EcsEvent): RuleMatch[] {
+    const variants = this.#variantsFor(channelOf(event), eventIdOf(event));
+    if (variants.length === 0) return [];
+    const view = fieldViewOf(event);
+    this.#leaves.begin(view);
+    const out: RuleMatch[] = [];
+    let last = -1;
+    for (const v of variants) {
+      if (v.ruleIndex === last) continue;
+      if (v.where && !v.where.every(([k, vs]) => vs.has(view.lower(k) ?? ''))) continue;
+      if (!v.test()) continue;
+      last = v.ruleIndex;
+      if (out.some((m) => m.ruleIndex === v.ruleIndex)) continue;
+      out.push({ rule: v.rule, ruleIndex: v.ruleIndex, event, view });
+    }
+    return out;
+  }
+
+  detect(event: EcsEvent): Finding[] {
+    const matches = this.matchEvent(event);
+    if (matches.length === 0) return [];
+    const out: Finding[] = [];
+    for (const m of matches) {
+      const idx = m.ruleIndex;
+      this.hits.set(m.rule.id, (this.hits.get(m.rule.id) ?? 0) + 1);
+      if (this.#correlated.has(idx)) this.#correlation.record(idx, m.event, m.view);
+      if (!this.#silent.has(idx)) out.push(findingFor(m.rule, m.event, m.view));
+    }
+    return out;
+  }
+
+  finalize(): Finding[] {
+    const out = this.#correlation.finalize();
+    for (const f of out) this.hits.set(f.rule.id, (this.hits.get(f.rule.id) ?? 0) + 1);
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What a compiled rule sees of an event: field name (any case) → string
+ * value. Lower-cased values are computed once per field and event, because
+ * most Sigma comparisons are case-insensitive.
+ */
+export interface FieldView {
+  /** `key` is the lower-cased field name. */
+  get(key: string): string | undefined;
+  lower(key: string): string | undefined;
+  /** Every value, for keyword searches. */
+  entries(): Iterable<[key: string, value: string]>;
+}
+
+export class MapFieldView implements FieldView {
+  readonly #fields: Map<string, string>;
+  readonly #lower = new Map<string, string>();
+  constructor(fields: Map<string, string>) {
+    this.#fields = fields;
+  }
+  get(key: string): string | undefined {
+    return this.#fields.get(key);
+  }
+  lower(key: string): string | undefined {
+    let l = this.#lower.get(key);
+    if (l === undefined) {
+      const v = this.#fields.get(key);
+      if (v === undefined) return undefined;
+      l = v.toLowerCase();
+      this.#lower.set(key, l);
+    }
+    return l;
+  }
+  entries(): Iterable<[string, string]> {
+    return this.#fields.entries();
+  }
+}
+
+/** Scalars as Sigma compares them: numbers and booleans by their text. */
+export function scalarText(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return undefined;
+}
+
+/**
+ * Flattens a nested record into lower-cased keys: each leaf under its own
+ * name (what Sigma rules use for EventData/UserData) and its dotted path
+ * (what ECS-style rules use). The first value of a name wins.
+ */
+export function flattenInto(
+  out: Map<string, string>,
+  obj: unknown,
+  prefix: string,
+  leafNames: boolean,
+): void {
+  if (obj === null || obj === undefined || typeof obj !== 'object') return;
+  if (Array.isArray(obj)) {
+    const texts = obj.map(scalarText).filter((x): x is string => x !== undefined);
+    if (prefix && texts.length > 0 && !out.has(prefix)) out.set(prefix, texts.join(' '));
+    return;
+  }
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === '#attributes') continue;
+    const path = prefix ? `${prefix}.${k.toLowerCase()}` : k.toLowerCase();
+    const text = scalarText(v);
+    if (text !== undefined) {
+      if (!out.has(path)) out.set(path, text);
+      if (leafNames) {
+        const leaf = k.toLowerCase();
+        if (!out.has(leaf)) out.set(leaf, text);
+        // Defender and other classic providers name fields "Source Name"; rules write SourceName.
+        if (leaf.includes(' ')) {
+          const joined = leaf.replaceAll(' ', '');
+          if (!out.has(joined)) out.set(joined, text);
+        }
+      }
+    } else if (v && typeof v === 'object' && !Array.isArray(v) && '#text' in v) {
+      const t = scalarText((v as Record<string, unknown>)['#text']);
+      if (t !== undefined) {
+        if (!out.has(path)) out.set(path, t);
+        if (leafNames && !out.has(k.toLowerCase())) out.set(k.toLowerCase(), t);
+      }
+    } else flattenInto(out, v, path, leafNames);
+  }
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+
+/** The shipped network lists (data/network/*.json, each with its provenance). */
+export interface NetworkLists {
+  poolPorts: ReadonlySet<number>;
+  poolDomains: readonly string[];
+  minerAgents: RegExp;
+  p2pPorts: ReadonlyMap<number, string>;
+}
+
+function load<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../../../data/network/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+let cached: NetworkLists | undefined;
+
+export function networkLists(): NetworkLists {
+  if (cached) return cached;
+  const ports = load<{ ports: number[] }>('pool-ports.json');
+  const domains = load<{ domains: string[] }>('pool-domains.json');
+  const agents = load<{ agents: string[] }>('miner-agents.json');
+  const p2p = load<{ ports: Record<string, string> }>('coin-p2p-ports.json');
+  const esc = agents.agents.map((a) => a.replace(/[.*+?^${}()|[\]-]/g, '\\$&'));
+  cached = {
+    poolPorts: new Set(ports.ports),
+    poolDomains: domains.domains.map((d) => d.toLowerCase()),
+    minerAgents: new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?:$|[^a-z0-9])`, 'i'),
+    p2pPorts: new Map(Object.entries(p2p.ports).map(([k, v]) => [Number(k), v])),
+  };
+  return cached;
+}
+
+/** The list entry a name falls under (itself or a parent domain), if any. */
+export function poolDomainOf(name: string, lists: NetworkLists): string | undefined {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  for (const d of lists.poolDomains) if (n === d || n.endsWith(`.${d}`)) return d;
+  return undefined;
+}

@@ -1,0 +1,167 @@
+/**
+ * Hashed label-suffix map. A name is looked up by walking it from the right:
+ * the hash of every suffix that starts at a label boundary is extended one
+ * character at a time and probed, so `a.b.pool.example` costs one pass over
+ * its characters plus one probe per label, and allocates nothing. Case is
+ * folded on the fly; a trailing root dot is ignored.
+ */
+export class DomainTable {
+  private names: string[] = [];
+  private hashes: Int32Array;
+  private slots: Int32Array;
+  private vals: Int32Array;
+  private mask: number;
+
+  constructor(expected = 16) {
+    let cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    this.hashes = new Int32Array(cap);
+    this.slots = new Int32Array(cap);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** `name` must already be lower-case without a trailing dot. Returns the previous value or -1. */
+  set(name: string, value: number): number {
+    if ((this.names.length + 1) * 2 > this.slots.length) this.grow();
+    const h = hashName(name);
+    let i = h & this.mask;
+    for (;;) {
+      const s = this.slots[i]!;
+      if (s === 0) break;
+      if (this.hashes[i] === h && this.names[s - 1] === name) {
+        const prev = this.vals[i]!;
+        this.vals[i] = value;
+        return prev;
+      }
+      i = (i + 1) & this.mask;
+    }
+    this.names.push(name);
+    this.slots[i] = this.names.length;
+    this.hashes[i] = h;
+    this.vals[i] = value;
+    return -1;
+  }
+
+  get(name: string): number {
+    let end = name.length;
+    if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
+    const h = hashName(name, end);
+    return this.probe(h, name, 0, end);
+  }
+
+  /**
+   * Calls `fn(value, start)` for the name itself and every parent domain
+   * that is in the table, most specific first. Stops when `fn` returns true.
+   */
+  forEachSuffix(name: string, fn: (value: number, start: number) => boolean | undefined): void {
+    let end = name.length;
+    if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
+    // Collect hits right-to-left, then report the most specific first.
+    let h = FNV_OFFSET;
+    let found0 = -1;
+    let found0Start = 0;
+    let extra: number[] | undefined;
+    for (let i = end - 1; i >= 0; i--) {
+      let c = name.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      h = Math.imul(h ^ c, FNV_PRIME);
+      if (i === 0 || name.charCodeAt(i - 1) === 46) {
+        const v = this.probe(h, name, i, end);
+        if (v >= 0) {
+          if (found0 < 0) {
+            found0 = v;
+            found0Start = i;
+          } else {
+            extra ??= [];
+            extra.push(found0, found0Start);
+            found0 = v;
+            found0Start = i;
+          }
+        }
+      }
+    }
+    if (found0 < 0) return;
+    if (fn(found0, found0Start)) return;
+    if (extra) for (let k = extra.length - 2; k >= 0; k -= 2) if (fn(extra[k]!, extra[k + 1]!)) return;
+  }
+
+  /** True when the name or one of its parents is in the table; allocates nothing. */
+  hasSuffix(name: string): boolean {
+    let end = name.length;
+    if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
+    let h = FNV_OFFSET;
+    for (let i = end - 1; i >= 0; i--) {
+      let c = name.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      h = Math.imul(h ^ c, FNV_PRIME);
+      if ((i === 0 || name.charCodeAt(i - 1) === 46) && this.probe(h, name, i, end) >= 0) return true;
+    }
+    return false;
+  }
+
+  keys(): readonly string[] {
+    return this.names;
+  }
+
+  private probe(h: number, name: string, start: number, end: number): number {
+    let i = h & this.mask;
+    const len = end - start;
+    for (;;) {
+      const s = this.slots[i]!;
+      if (s === 0) return -1;
+      if (this.hashes[i] === h) {
+        const key = this.names[s - 1]!;
+        if (key.length === len && sameFolded(key, name, start)) return this.vals[i]!;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
+    const oldVals = this.vals;
+    this.slots = new Int32Array(cap);
+    this.hashes = new Int32Array(cap);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let j = 0; j < oldSlots.length; j++) {
+      const s = oldSlots[j]!;
+      if (s === 0) continue;
+      let i = oldHashes[j]! & this.mask;
+      while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+      this.slots[i] = s;
+      this.hashes[i] = oldHashes[j]!;
+      this.vals[i] = oldVals[j]!;
+    }
+  }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over the characters from the right, case-folded: the walk in `forEachSuffix` reproduces it. */
+export function hashName(name: string, end = name.length): number {
+  let h = FNV_OFFSET;
+  for (let i = end - 1; i >= 0; i--) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return h;
+}
+
+function sameFolded(key: string, name: string, start: number): boolean {
+  for (let i = 0; i < key.length; i++) {
+    let c = name.charCodeAt(start + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== key.charCodeAt(i)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,261 @@
+import { normalizeUrl, parseIpPort } from './classify.ts';
+import type { IndicatorIndex } from './indicator-index.ts';
+import { mappedV4, parseIPv4, parseIPv6 } from './ip.ts';
+import type { PassiveDns } from './passive-dns.ts';
+import type { IndicatorType, IntelMatch, IntelVerdict } from './types.ts';
+import { INDICATOR_TYPES, NO_MATCH } from './types.ts';
+
+export interface FeedHealth {
+  name: string;
+  status: 'ok' | 'not-modified' | 'failed' | 'empty' | 'never-fetched' | 'stale' | 'builtin';
+  indicators: number;
+  lastSuccess?: string;
+  lastAttempt?: string;
+  warning?: string;
+}
+
+export interface IntelStats {
+  indicators: number;
+  allowEntries: number;
+  passiveDns: number;
+  byType: Record<IndicatorType, number>;
+  bySource: Record<string, number>;
+  feeds: FeedHealth[];
+}
+
+export interface DnsObservation {
+  /** Addresses that became temporary indicators. */
+  added: number;
+  /** Addresses skipped because the allow-list covers them (shared CDNs, own ranges). */
+  allowed: number;
+}
+
+/**
+ * Read-only view over the loaded feeds and allow-list, plus the passive-DNS
+ * memory. Misses allocate nothing; the allow-list wins over every feed.
+ */
+export class IntelEngine {
+  constructor(
+    private readonly feeds: IndicatorIndex,
+    private readonly allow: IndicatorIndex,
+    readonly passiveDnsStore: PassiveDns,
+    private readonly now: () => number,
+    readonly health: readonly FeedHealth[] = [],
+  ) {}
+
+  matchDomain(name: string): IntelVerdict {
+    const hit = this.feeds.hasDomain(name);
+    const allowHit = this.allow.hasDomain(name);
+    if (!hit && !allowHit) return NO_MATCH;
+    return this.verdict(
+      hit ? this.domainMatches(this.feeds, name) : [],
+      allowHit ? this.domainMatches(this.allow, name) : [],
+    );
+  }
+
+  /** True when the domain is listed and not allowed; the cheapest question. */
+  isListedDomain(name: string): boolean {
+    return this.feeds.hasDomain(name) && !this.allow.hasDomain(name) && this.matchDomain(name).listed;
+  }
+
+  matchIp(ip: string): IntelVerdict {
+    const n = parseIPv4(ip);
+    if (n >= 0) return this.matchV4(n);
+    const bytes = parseIPv6(ip);
+    if (!bytes) return NO_MATCH;
+    const m = mappedV4(bytes);
+    if (m >= 0) return this.matchV4(m);
+    const found: IntelMatch[] = [];
+    this.feeds.eachV6(bytes, (head) => this.collect(this.feeds, head, found));
+    const p = this.passiveDnsStore.matchV6(bytes, this.now());
+    if (p) found.push(p);
+    const allowed: IntelMatch[] = [];
+    this.allow.eachV6(bytes, (head) => this.collect(this.allow, head, allowed));
+    return found.length === 0 && allowed.length === 0 ? NO_MATCH : this.verdict(found, allowed);
+  }
+
+  /** IPv4 as an unsigned 32-bit number, for callers that already hold one. */
+  matchV4(ip: number): IntelVerdict {
+    const hit = this.feeds.hasV4(ip);
+    const p = this.passiveDnsStore.size > 0 ? this.passiveDnsStore.matchV4(ip, this.now()) : undefined;
+    const allowHit = this.allow.hasV4(ip);
+    if (!hit && !p && !allowHit) return NO_MATCH;
+    const found: IntelMatch[] = [];
+    if (hit) this.feeds.eachV4(ip, (head) => this.collect(this.feeds, head, found));
+    if (p) found.push(p);
+    const allowed: IntelMatch[] = [];
+    if (allowHit) this.allow.eachV4(ip, (head) => this.collect(this.allow, head, allowed));
+    return this.verdict(found, allowed);
+  }
+
+  /** Address matches plus IP:port indicators for exactly this port. */
+  matchIpPort(ip: string, port: number): IntelVerdict {
+    const base = this.matchIp(ip);
+    let head = -1;
+    const n = parseIPv4(ip);
+    let v4 = n;
+    let bytes: number[] | undefined;
+    if (n < 0) {
+      bytes = parseIPv6(ip);
+      if (bytes) v4 = mappedV4(bytes);
+    }
+    if (v4 >= 0) head = this.feeds.ipPortHeadV4(v4);
+    else if (bytes) head = this.feeds.ipPortHeadV6(bytes, port);
+    if (head < 0) return base;
+    const found: IntelMatch[] = [];
+    const r = this.feeds.records;
+    const now = this.now();
+    for (let id = head; id >= 0; id = r.next.get(id))
+      if (r.portOf(id) === port && r.isLive(id, now)) found.push(r.toMatch(id));
+    if (found.length === 0) return base;
+    return this.verdict([...found, ...base.matches], base.allowedBy ?? []);
+  }
+
+  /** Exact URL indicators plus whatever its host (and port) match. */
+  matchUrl(url: string): IntelVerdict {
+    const norm = normalizeUrl(url);
+    if (!norm.ok) return NO_MATCH;
+    const u = new URL(norm.value);
+    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    const isIp = parseIPv4(host) >= 0 || parseIPv6(host) !== undefined;
+    const port = u.port ? Number(u.port) : DEFAULT_PORTS[u.protocol];
+    const hostVerdict = isIp
+      ? port !== undefined
+        ? this.matchIpPort(host, port)
+        : this.matchIp(host)
+      : this.matchDomain(host);
+    const head = this.feeds.urlHead(norm.value);
+    const allowHead = this.allow.urlHead(norm.value);
+    if (head < 0 && allowHead < 0) return hostVerdict;
+    const found: IntelMatch[] = [];
+    const allowed: IntelMatch[] = [];
+    if (head >= 0) this.collect(this.feeds, head, found);
+    if (allowHead >= 0) this.collect(this.allow, allowHead, allowed);
+    return this.verdict([...found, ...hostVerdict.matches], [...allowed, ...(hostVerdict.allowedBy ?? [])]);
+  }
+
+  /**
+   * Works out what `value` is (URL, IP, IP:port, domain) and matches it.
+   * `kind` is undefined when it is none of them.
+   */
+  lookup(value: string): IntelVerdict & { kind: 'domain' | 'ip' | 'ip-port' | 'url' | undefined } {
+    const v = value.trim();
+    if (v.includes('://')) return { ...this.matchUrl(v), kind: 'url' };
+    if (parseIPv4(v) >= 0 || parseIPv6(v)) return { ...this.matchIp(v), kind: 'ip' };
+    const ipPort = parseIpPort(v);
+    if (ipPort) return { ...this.matchIpPort(ipPort.ip, ipPort.port), kind: 'ip-port' };
+    if (/^[A-Za-z0-9_.*-]+$/.test(v) || /[^\x20-\x7e]/.test(v))
+      return { ...this.matchDomain(v), kind: 'domain' };
+    return { ...NO_MATCH, kind: undefined };
+  }
+
+  /**
+   * Passive DNS: when `name` is listed, the addresses in its answer become
+   * temporary indicators for `ttl` seconds (clamped). Allow-listed
+   * addresses (shared CDNs, own ranges) are never added.
+   */
+  observeDnsAnswer(name: string, ips: readonly string[], ttl: number): DnsObservation {
+    const out: DnsObservation = { added: 0, allowed: 0 };
+    if (ips.length === 0 || !this.isListedDomain(name)) return out;
+    const domain = name.toLowerCase().replace(/\.$/, '');
+    const now = this.now();
+    for (const ip of ips) {
+      if (this.isAllowedIp(ip)) {
+        out.allowed++;
+        continue;
+      }
+      if (this.passiveDnsStore.remember(domain, ip, ttl, now)) out.added++;
+    }
+    return out;
+  }
+
+  passiveDnsEntries(): IntelMatch[] {
+    return this.passiveDnsStore.snapshot(this.now());
+  }
+
+  isAllowedIp(ip: string): boolean {
+    const n = parseIPv4(ip);
+    if (n >= 0) return this.allow.hasV4(n);
+    const bytes = parseIPv6(ip);
+    if (!bytes) return false;
+    const m = mappedV4(bytes);
+    if (m >= 0) return this.allow.hasV4(m);
+    let hit = false;
+    this.allow.eachV6(bytes, () => {
+      hit = true;
+    });
+    return hit;
+  }
+
+  /** True when the allow-list covers this indicator value (exporters leave those out). */
+  isAllowedIndicator(type: IndicatorType, value: string): boolean {
+    switch (type) {
+      case 'domain':
+        return this.allow.hasDomain(value);
+      case 'ipv4':
+      case 'ipv6':
+      case 'ipv4-cidr':
+      case 'ipv6-cidr':
+        return this.isAllowedIp(value.split('/')[0]!);
+      case 'ip-port':
+        return this.isAllowedIp(value.slice(0, value.lastIndexOf(':')).replace(/^\[|\]$/g, ''));
+      case 'url':
+        return this.matchUrl(value).allowed;
+    }
+  }
+
+  /** Every live feed indicator, in load order. */
+  *indicators(): Generator<ReturnType<IndicatorIndex['records']['toIndicator']>> {
+    const r = this.feeds.records;
+    const now = this.now();
+    for (let id = 0; id < r.size; id++) if (r.isLive(id, now)) yield r.toIndicator(id);
+  }
+
+  *allowEntries(): Generator<ReturnType<IndicatorIndex['records']['toIndicator']>> {
+    const r = this.allow.records;
+    for (let id = 0; id < r.size; id++) yield r.toIndicator(id);
+  }
+
+  stats(): IntelStats {
+    const bySource: Record<string, number> = {};
+    const r = this.feeds.records;
+    for (let id = 0; id < r.size; id++) {
+      const s = r.sourceOf(id);
+      bySource[s] = (bySource[s] ?? 0) + 1;
+    }
+    const byType = Object.fromEntries(INDICATOR_TYPES.map((t) => [t, this.feeds.counts[t]])) as Record<
+      IndicatorType,
+      number
+    >;
+    return {
+      indicators: r.size,
+      allowEntries: this.allow.records.size,
+      passiveDns: this.passiveDnsStore.size,
+      byType,
+      bySource,
+      feeds: [...this.health],
+    };
+  }
+
+  private domainMatches(index: IndicatorIndex, name: string): IntelMatch[] {
+    const out: IntelMatch[] = [];
+    index.eachDomain(name, (head) => this.collect(index, head, out));
+    return out;
+  }
+
+  private collect(index: IndicatorIndex, head: number, out: IntelMatch[]): void {
+    const r = index.records;
+    const now = this.now();
+    for (let id = head; id >= 0; id = r.next.get(id)) if (r.isLive(id, now)) out.push(r.toMatch(id));
+  }
+
+  private verdict(matches: IntelMatch[], allowedBy: readonly IntelMatch[]): IntelVerdict {
+    if (matches.length === 0 && allowedBy.length === 0) return NO_MATCH;
+    const allowed = allowedBy.length > 0;
+    const v: IntelVerdict = { listed: matches.length > 0 && !allowed, allowed, matches };
+    if (allowed) v.allowedBy = allowedBy;
+    return v;
+  }
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };

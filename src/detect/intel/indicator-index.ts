@@ -1,0 +1,180 @@
+import { DomainTable } from './domain-table.ts';
+import { bytesKey, maskBytes, maskV4, parseIPv4, parseIPv6 } from './ip.ts';
+import { RecordStore } from './record-store.ts';
+import type { Indicator, IndicatorType } from './types.ts';
+import { U32Map } from './u32-map.ts';
+
+/**
+ * Indicators keyed for the lookups the engine makes: a label-suffix table
+ * for domains, one hash table per IPv4 prefix length in use (a /32 is just
+ * the longest prefix), the same for IPv6 with string keys, IP:port and URLs.
+ * Values must already be canonical (see classify.ts).
+ */
+export class IndicatorIndex {
+  readonly records = new RecordStore();
+  readonly domains: DomainTable;
+  private readonly v4 = new Map<number, U32Map>();
+  /** Prefix lengths present, longest first. */
+  private v4Lens: number[] = [];
+  private readonly v6 = new Map<number, Map<string, number>>();
+  private v6Lens: number[] = [];
+  private readonly ipPortV4 = new U32Map();
+  private readonly ipPortV6 = new Map<string, number>();
+  private readonly urls = new Map<string, number>();
+  readonly counts: Record<IndicatorType, number> = {
+    domain: 0,
+    ipv4: 0,
+    ipv6: 0,
+    'ipv4-cidr': 0,
+    'ipv6-cidr': 0,
+    'ip-port': 0,
+    url: 0,
+  };
+
+  constructor(expected = 16) {
+    this.domains = new DomainTable(expected);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  add(ind: Indicator): void {
+    switch (ind.type) {
+      case 'domain': {
+        const head = this.domains.get(ind.value);
+        const id = this.chainAdd(head, ind);
+        if (id >= 0) this.domains.set(ind.value, id);
+        return;
+      }
+      case 'ipv4':
+      case 'ipv4-cidr': {
+        const [addr, len] = splitCidr(ind.value, 32);
+        const n = parseIPv4(addr);
+        if (n < 0) return;
+        let table = this.v4.get(len);
+        if (!table) {
+          table = new U32Map();
+          this.v4.set(len, table);
+          this.v4Lens = [...this.v4.keys()].sort((a, b) => b - a);
+        }
+        const key = (n & maskV4(len)) >>> 0;
+        const id = this.chainAdd(table.get(key), ind);
+        if (id >= 0) table.set(key, id);
+        return;
+      }
+      case 'ipv6':
+      case 'ipv6-cidr': {
+        const [addr, len] = splitCidr(ind.value, 128);
+        const bytes = parseIPv6(addr);
+        if (!bytes) return;
+        let table = this.v6.get(len);
+        if (!table) {
+          table = new Map();
+          this.v6.set(len, table);
+          this.v6Lens = [...this.v6.keys()].sort((a, b) => b - a);
+        }
+        const key = bytesKey(maskBytes(bytes, len));
+        const id = this.chainAdd(table.get(key) ?? -1, ind);
+        if (id >= 0) table.set(key, id);
+        return;
+      }
+      case 'ip-port': {
+        const colon = ind.value.lastIndexOf(':');
+        const port = Number(ind.value.slice(colon + 1));
+        if (ind.value.startsWith('[')) {
+          const bytes = parseIPv6(ind.value.slice(1, colon - 1));
+          if (!bytes) return;
+          const key = `${bytesKey(bytes)}|${port}`;
+          const id = this.chainAdd(this.ipPortV6.get(key) ?? -1, ind, port);
+          if (id >= 0) this.ipPortV6.set(key, id);
+        } else {
+          const n = parseIPv4(ind.value, 0, colon);
+          if (n < 0) return;
+          const id = this.chainAdd(this.ipPortV4.get(n), ind, port);
+          if (id >= 0) this.ipPortV4.set(n, id);
+        }
+        return;
+      }
+      case 'url': {
+        const id = this.chainAdd(this.urls.get(ind.value) ?? -1, ind);
+        if (id >= 0) this.urls.set(ind.value, id);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Adds `ind` to the chain starting at `head`, merging with a record of the
+   * same source. Returns the new head, or -1 when the chain did not change.
+   */
+  private chainAdd(head: number, ind: Indicator, port = -1): number {
+    const r = this.records;
+    const src = r.sourceId(ind.source);
+    for (let id = head; id >= 0; id = r.next.get(id)) {
+      if (r.sourceIdOf(id) === src && r.portOf(id) === port && r.values[id] === ind.value) {
+        r.merge(id, ind);
+        return -1;
+      }
+    }
+    const id = r.add(ind, port);
+    r.next.set(id, head);
+    this.counts[ind.type]++;
+    return id;
+  }
+
+  /** Chain head for the most specific domain suffix, calling `fn` per suffix hit. */
+  eachDomain(name: string, fn: (head: number) => void): void {
+    this.domains.forEachSuffix(name, (head) => {
+      fn(head);
+      return false;
+    });
+  }
+
+  hasDomain(name: string): boolean {
+    return this.domains.hasSuffix(name);
+  }
+
+  /** Calls `fn` with the chain head of every prefix that contains `ip`, longest first. */
+  eachV4(ip: number, fn: (head: number) => void): void {
+    const lens = this.v4Lens;
+    for (let i = 0; i < lens.length; i++) {
+      const len = lens[i]!;
+      const head = this.v4.get(len)!.get((ip & maskV4(len)) >>> 0);
+      if (head >= 0) fn(head);
+    }
+  }
+
+  hasV4(ip: number): boolean {
+    const lens = this.v4Lens;
+    for (let i = 0; i < lens.length; i++) {
+      const len = lens[i]!;
+      if (this.v4.get(len)!.get((ip & maskV4(len)) >>> 0) >= 0) return true;
+    }
+    return false;
+  }
+
+  eachV6(bytes: readonly number[], fn: (head: number) => void): void {
+    for (const len of this.v6Lens) {
+      const head = this.v6.get(len)!.get(bytesKey(maskBytes(bytes, len)));
+      if (head !== undefined) fn(head);
+    }
+  }
+
+  ipPortHeadV4(ip: number): number {
+    return this.ipPortV4.get(ip);
+  }
+
+  ipPortHeadV6(bytes: readonly number[], port: number): number {
+    return this.ipPortV6.get(`${bytesKey(bytes)}|${port}`) ?? -1;
+  }
+
+  urlHead(url: string): number {
+    return this.urls.get(url) ?? -1;
+  }
+}
+
+function splitCidr(value: string, full: number): [string, number] {
+  const slash = value.indexOf('/');
+  return slash < 0 ? [value, full] : [value.slice(0, slash), Number(value.slice(slash + 1))];
+}

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Indicator, IndicatorType } from './types.ts';
+import { INDICATOR_TYPES } from './types.ts';
+
+/**
+ * The state directory: per feed, the last good raw body, its indicators in
+ * a normalised form that loads without re-validation, and a small JSON
+ * record of validators (ETag, Last-Modified) and health. Every file is
+ * replaced by write-to-temp + rename, so a reader never sees half a file and
+ * a crash mid-update leaves the last good copy in place.
+ */
+export interface FeedState {
+  name: string;
+  role: 'block' | 'allow';
+  origin: string;
+  format: string;
+  etag?: string;
+  lastModified?: string;
+  lastAttempt?: string;
+  lastSuccess?: string;
+  /** Last time the body changed (or was first fetched). */
+  lastChange?: string;
+  status: 'ok' | 'not-modified' | 'failed' | 'empty';
+  warning?: string;
+  indicators: number;
+  issues: number;
+  bytes: number;
+  sha256?: string;
+  intervalMs: number;
+}
+
+export function feedsDir(stateDir: string): string {
+  return join(stateDir, 'feeds');
+}
+
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+export function readFeedState(stateDir: string, name: string): FeedState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(feedsDir(stateDir), `${name}.json`), 'utf8')) as FeedState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeFeedState(stateDir: string, state: FeedState): void {
+  writeFileAtomic(join(feedsDir(stateDir), `${state.name}.json`), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export function listFeedStates(stateDir: string): FeedState[] {
+  let names: string[];
+  try {
+    names = readdirSync(feedsDir(stateDir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names
+    .sort()
+    .map((f) => readFeedState(stateDir, f.slice(0, -5)))
+    .filter((s): s is FeedState => s !== undefined);
+}
+
+export function rawPath(stateDir: string, name: string): string {
+  return join(feedsDir(stateDir), `${name}.raw`);
+}
+
+export function compiledPath(stateDir: string, name: string): string {
+  return join(feedsDir(stateDir), `${name}.tsv`);
+}
+
+const HEADER =
+  '# deminer intel v1: type<TAB>value<TAB>confidence<TAB>first_seen<TAB>last_seen<TAB>expires (epoch ms)';
+
+/** Normalised indicators, one per line; values are already canonical. */
+export function serializeIndicators(indicators: Iterable<Indicator>): string {
+  const lines = [HEADER];
+  for (const i of indicators)
+    lines.push(
+      `${INDICATOR_TYPES.indexOf(i.type)}\t${i.value}\t${i.confidence}\t${i.firstSeen ?? 0}\t${i.lastSeen ?? 0}\t${i.expires ?? 0}`,
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Reads what `serializeIndicators` wrote, for `source`. This is the load
+ * path for a million indicators, so it slices by tab without regexes.
+ */
+export function deserializeIndicators(text: string, source: string, fn: (ind: Indicator) => void): number {
+  let start = 0;
+  let n = 0;
+  const len = text.length;
+  while (start < len) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = len;
+    if (text.charCodeAt(start) !== 35 && end > start) {
+      const t1 = text.indexOf('\t', start);
+      const t2 = text.indexOf('\t', t1 + 1);
+      const t3 = text.indexOf('\t', t2 + 1);
+      const t4 = text.indexOf('\t', t3 + 1);
+      const t5 = text.indexOf('\t', t4 + 1);
+      const type: IndicatorType | undefined = INDICATOR_TYPES[Number(text.slice(start, t1))];
+      if (type && t5 > 0 && t5 < end) {
+        const ind: Indicator = {
+          value: text.slice(t1 + 1, t2),
+          type,
+          source,
+          confidence: Number(text.slice(t2 + 1, t3)),
+        };
+        const fs = Number(text.slice(t3 + 1, t4));
+        if (fs) ind.firstSeen = fs;
+        const ls = Number(text.slice(t4 + 1, t5));
+        if (ls) ind.lastSeen = ls;
+        const ex = Number(text.slice(t5 + 1, end));
+        if (ex) ind.expires = ex;
+        fn(ind);
+        n++;
+      }
+    }
+    start = end + 1;
+  }
+  return n;
+}

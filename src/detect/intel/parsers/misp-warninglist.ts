@@ -14,19 +14,16 @@ export function parseMispWarninglist(text: string, options: ParseOptions): Parse
     doc = JSON.parse(text) as typeof doc;
   } catch (e) {
     sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   if (!Array.isArray(doc?.list)) {
     sink.issue('INTEL_NOT_WARNINGLIST', 'expected a MISP warning list with a "list" array', 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   const type = typeof doc.type === 'string' ? doc.type : 'string';
   if (type === 'substring' || type === 'regex') {
     for (const _ of doc.list) sink.ignore();
-    sink.result;
-    return;
+    return sink.result;
   }
   doc.list.forEach((v: unknown, i: number) => {
     if (typeof v !== 'string') {
@@ -35,6 +32,5 @@ export function parseMispWarninglist(text: string, options: ParseOptions): Parse
     }
     sink.value(v, `list[${i}]`);
   });
-  sink.result;
-  return;
+  return sink.result;
 }

@@ -24,14 +24,12 @@ export function parseMispEvent(text: string, options: ParseOptions): ParseResult
     doc = JSON.parse(text);
   } catch (e) {
     sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   const events = eventsOf(doc);
   if (events.length === 0) {
     sink.issue('INTEL_NOT_MISP_EVENT', 'expected a MISP event ({"Event": {...}})', 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   events.forEach((ev, e) => {
     const attrs: [MispAttribute, string][] = [];
@@ -47,8 +45,7 @@ export function parseMispEvent(text: string, options: ParseOptions): ParseResult
     });
     for (const [a, where] of attrs) attribute(sink, a, where);
   });
-  sink.result;
-  return;
+  return sink.result;
 }
 
 function eventsOf(doc: unknown): Record<string, unknown>[] {

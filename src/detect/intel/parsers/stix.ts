@@ -25,14 +25,12 @@ export function parseStix(text: string, options: ParseOptions): ParseResult {
     doc = JSON.parse(text);
   } catch (e) {
     sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   const objects = (doc as { objects?: unknown }).objects;
   if ((doc as { type?: unknown }).type !== 'bundle' || !Array.isArray(objects)) {
     sink.issue('INTEL_NOT_STIX_BUNDLE', 'expected a STIX bundle with an "objects" array', 1);
-    sink.result;
-    return;
+    return sink.result;
   }
   const now = options.now ?? Date.now();
   objects.forEach((o: Record<string, unknown>, i: number) => {
@@ -89,6 +87,5 @@ export function parseStix(text: string, options: ParseOptions): ParseResult {
       sink.value(m[2]!.replace(/\\(.)/g, '$1'), where, extra, types);
     }
   });
-  sink.result;
-  return;
+  return sink.result;
 }

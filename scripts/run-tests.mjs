@@ -23,10 +23,21 @@ function walk(dir, out) {
 const filter = process.argv.slice(2);
 let files = [...walk('src', []), ...walk('test', [])].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
+// Files named *.serial.test.ts measure live behaviour (CPU duty cycles of real
+// processes) and run alone, after the others, so that no other test competes
+// for the CPU while they sample.
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
 const concurrency = process.env.DEMINER_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+const runBatch = (list, conc) =>
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${conc}`, '--test-reporter=spec', ...list],
+    {
+      stdio: 'inherit',
+    },
+  ).status ?? 1;
+let status = 0;
+if (parallel.length > 0) status = runBatch(parallel, concurrency);
+if (serial.length > 0) status = runBatch(serial, '1') || status;
+process.exit(status);

@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hashExecutable } from './hash.ts';
 import { findPackageOwners } from './packages.ts';
 import { collectPersistenceFiles } from './persistence-files.ts';
-import { readBounded } from './read-bounded.ts';
 import {
   containerIdFromCgroup,
   PF_KTHREAD,
@@ -16,6 +15,7 @@ import {
   parseStat,
   parseStatusUid,
 } from './proc-parse.ts';
+import { readBounded } from './read-bounded.ts';
 import type { CollectedFile, CollectStats, HostSnapshot, ProcessInfo, SocketInfo } from './types.ts';
 
 /** Linux reports process times in USER_HZ ticks, 100 per second on every mainstream architecture. */
@@ -95,7 +95,13 @@ function bootTimeMs(procRoot: string): number {
   return m ? Number(m[1]) * 1000 : 0;
 }
 
-function readProcess(procRoot: string, pid: number, users: Map<number, string>, btime: number, stats: CollectStats): Raw | undefined {
+function readProcess(
+  procRoot: string,
+  pid: number,
+  users: Map<number, string>,
+  btime: number,
+  stats: CollectStats,
+): Raw | undefined {
   const dir = `${procRoot}/${pid}`;
   const statText = readText(`${dir}/stat`);
   const st = statText ? parseStat(statText) : undefined;
@@ -163,13 +169,26 @@ const NET_TABLES: [string, 'tcp' | 'udp', 4 | 6][] = [
   ['udp6', 'udp', 6],
 ];
 
-function readSockets(procRoot: string, nsPid: Map<string, number>, tcpOnly = false): SocketInfo[] {
+/**
+ * Reads the socket tables of each network namespace through one of its
+ * processes; when that one has exited or denies access, the next one serves.
+ */
+function readSockets(procRoot: string, nsPids: Map<string, number[]>, tcpOnly = false): SocketInfo[] {
   const out: SocketInfo[] = [];
-  for (const [ns, pid] of nsPid) {
-    for (const [file, proto, fam] of NET_TABLES) {
-      if (tcpOnly && proto !== 'tcp') continue;
-      const text = readText(`${procRoot}/${pid}/net/${file}`);
-      if (text) for (const s of parseNetTable(text, proto, fam, ns)) out.push(s);
+  for (const [ns, pids] of nsPids) {
+    while (pids.length > 0) {
+      const pid = pids[0]!;
+      const first = readText(`${procRoot}/${pid}/net/tcp`);
+      if (first === undefined) {
+        pids.shift();
+        continue;
+      }
+      for (const [file, proto, fam] of NET_TABLES) {
+        if (tcpOnly && proto !== 'tcp') continue;
+        const text = file === 'tcp' ? first : readText(`${procRoot}/${pid}/net/${file}`);
+        if (text) for (const s of parseNetTable(text, proto, fam, ns)) out.push(s);
+      }
+      break;
     }
   }
   return out;
@@ -177,7 +196,12 @@ function readSockets(procRoot: string, nsPid: Map<string, number>, tcpOnly = fal
 
 function isSuspiciousPlace(p: ProcessInfo): boolean {
   const exe = p.exe ?? '';
-  return p.exeDeleted || /^\/(tmp|var\/tmp|dev\/shm|run\/user)\//.test(exe) || /\/\.[^/]/.test(exe) || p.packaged === false;
+  return (
+    p.exeDeleted ||
+    /^\/(tmp|var\/tmp|dev\/shm|run\/user)\//.test(exe) ||
+    /\/\.[^/]/.test(exe) ||
+    p.packaged === false
+  );
 }
 
 /**
@@ -209,8 +233,16 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
   let collectMs = performance.now() - t0;
 
   // One representative process per network namespace: /proc/PID/net shows that namespace's tables.
-  const nsPid = new Map<string, number>();
-  for (const { info } of raws.values()) if (info.netns && !nsPid.has(info.netns)) nsPid.set(info.netns, info.pid);
+  const nsPid = new Map<string, number[]>();
+  const selfNs = readLink(`${procRoot}/self/ns/net`).target;
+  for (const { info } of raws.values()) {
+    if (!info.netns) continue;
+    const list = nsPid.get(info.netns) ?? [];
+    // Our own process is the most reliable reader of our own namespace.
+    if (info.netns === selfNs && info.pid === process.pid) list.unshift(info.pid);
+    else list.push(info.pid);
+    nsPid.set(info.netns, list);
+  }
 
   // Sampling window: CPU ticks and outbound connections seen across samples.
   const windowMs = Math.max(0, opts.windowMs);
@@ -282,10 +314,15 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
     if (s.length >= 2) {
       const first = s[0]!;
       const lastS = s.at(-1)!;
-      info.cpuCores = lastS.t > first.t ? (lastS.ticks - first.ticks) / CLK_TCK / ((lastS.t - first.t) / 1000) : 0;
+      info.cpuCores =
+        lastS.t > first.t ? (lastS.ticks - first.ticks) / CLK_TCK / ((lastS.t - first.t) / 1000) : 0;
+      // Intervals shorter than half a second say little at 10 ms tick resolution: fold them into the next.
+      let from = s[0]!;
       for (let i = 1; i < s.length; i++) {
-        const dt = (s[i]!.t - s[i - 1]!.t) / 1000;
-        if (dt > 0.2) info.cpuSeries.push(round3((s[i]!.ticks - s[i - 1]!.ticks) / CLK_TCK / dt));
+        const dt = (s[i]!.t - from.t) / 1000;
+        if (dt < 0.5 && i < s.length - 1) continue;
+        if (dt >= 0.5) info.cpuSeries.push(round3((s[i]!.ticks - from.ticks) / CLK_TCK / dt));
+        from = s[i]!;
       }
     } else if (info.startTime) {
       const age = (nowMs - Date.parse(info.startTime)) / 1000;
@@ -295,9 +332,14 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
   }
 
   // Package ownership, hashes and miner configs.
-  const exes: string[] = [];
+  const persistenceFiles = collectPersistenceFiles(fsRoot);
+  const exes: string[] = persistenceFiles.map((f) => f.path);
   for (const { info } of raws.values()) if (info.exe && !info.exeDeleted) exes.push(info.exe);
   const pkgs = findPackageOwners(exes, fsRoot);
+  for (const f of persistenceFiles) {
+    const owner = pkgs.get(f.path);
+    if (owner) f.package = owner;
+  }
   const files: CollectedFile[] = [];
   const configPaths = new Set<string>();
   for (const { info } of raws.values()) {
@@ -319,7 +361,7 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
     const f = readBounded(p, 'miner-config');
     if (f) files.push(f);
   }
-  files.push(...collectPersistenceFiles(fsRoot));
+  files.push(...persistenceFiles);
 
   const processes = [...raws.values()].map((r) => r.info).sort((a, b) => a.pid - b.pid);
   stats.processes = processes.length;
@@ -358,7 +400,8 @@ function round3(n: number): number {
 function minerConfigCandidates(p: ProcessInfo, procRoot: string): string[] {
   const out: string[] = [];
   const rootPrefix = `${procRoot}/${p.pid}/root`;
-  const resolve = (f: string) => (f.startsWith('/') ? `${rootPrefix}${f}` : p.cwd ? `${rootPrefix}${join(p.cwd, f)}` : undefined);
+  const resolve = (f: string) =>
+    f.startsWith('/') ? `${rootPrefix}${f}` : p.cwd ? `${rootPrefix}${join(p.cwd, f)}` : undefined;
   for (let i = 1; i < p.argv.length; i++) {
     const a = p.argv[i]!;
     let f: string | undefined;
@@ -368,7 +411,8 @@ function minerConfigCandidates(p: ProcessInfo, procRoot: string): string[] {
     const r = f ? resolve(f) : undefined;
     if (r) out.push(r);
   }
-  if (p.exe && (p.exeDeleted || p.packaged !== true)) out.push(`${rootPrefix}${join(dirname(p.exe), 'config.json')}`);
+  if (p.exe && (p.exeDeleted || p.packaged !== true))
+    out.push(`${rootPrefix}${join(dirname(p.exe), 'config.json')}`);
   if (p.cwd && p.packaged !== true && p.cwd !== '/') out.push(`${rootPrefix}${join(p.cwd, 'config.json')}`);
   return out;
 }

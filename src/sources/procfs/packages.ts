@@ -32,7 +32,9 @@ export function findPackageOwners(paths: Iterable<string>, root = '/'): PackageO
   const wanted = [...new Set(paths)].filter((p) => !answers.has(p));
   if (wanted.length > 0) {
     for (const p of wanted) answers.set(p, null);
-    const needles = wanted.flatMap((p) => [p, mergedUsrAlias(p)].map((v) => ({ path: p, needle: Buffer.from(`\n${v}\n`, 'latin1') })));
+    const needles = wanted.flatMap((p) =>
+      [p, mergedUsrAlias(p)].map((v) => ({ path: p, needle: Buffer.from(`\n${v}\n`, 'latin1') })),
+    );
     let names: string[] = [];
     try {
       names = readdirSync(dir);
@@ -51,7 +53,8 @@ export function findPackageOwners(paths: Iterable<string>, root = '/'): PackageO
       for (const { path, needle } of needles) {
         if (answers.get(path) !== null) continue;
         // Lists start with "/." so every real path has a newline before it.
-        if (buf.indexOf(needle) >= 0 || (buf.length >= needle.length - 1 && endsWithLine(buf, needle))) answers.set(path, pkg);
+        if (buf.indexOf(needle) >= 0 || (buf.length >= needle.length - 1 && endsWithLine(buf, needle)))
+          answers.set(path, pkg);
       }
     }
   }

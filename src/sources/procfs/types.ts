@@ -80,6 +80,8 @@ export interface CollectedFile {
   /** True when only the first part of a large file was read. */
   truncated: boolean;
   mtime?: string;
+  /** The package that installed this file, when dpkg lists it. */
+  package?: string;
 }
 
 export interface HostSnapshot {

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+
+/** The shipped data lists under data/host/, loaded once. */
+const dataDir = new URL('../../../data/host/', import.meta.url);
+
+function load<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(name, dataDir), 'utf8')) as T;
+}
+
+export interface HostLists {
+  poolPorts: Set<number>;
+  kernelThreadRes: RegExp[];
+  windowsNames: Set<string>;
+  minerNames: Set<string>;
+  algorithms: Set<string>;
+  coins: Set<string>;
+  strongFlags: Set<string>;
+  stratumSchemes: string[];
+}
+
+let cached: HostLists | undefined;
+
+export function hostLists(): HostLists {
+  if (cached) return cached;
+  const ports = load<{ ports: { port: number }[] }>('pool-ports.json');
+  const masq = load<{ kernelThreadPatterns: string[]; windowsNames: string[] }>('masquerade-names.json');
+  const sig = load<{
+    minerNames: string[];
+    algorithms: string[];
+    coins: string[];
+    strongFlags: string[];
+    stratumSchemes: string[];
+  }>('miner-signatures.json');
+  cached = {
+    poolPorts: new Set(ports.ports.map((p) => p.port)),
+    kernelThreadRes: masq.kernelThreadPatterns.map((p) => new RegExp(p)),
+    windowsNames: new Set(masq.windowsNames.map((n) => n.toLowerCase())),
+    minerNames: new Set(sig.minerNames),
+    algorithms: new Set(sig.algorithms),
+    coins: new Set(sig.coins),
+    strongFlags: new Set(sig.strongFlags),
+    stratumSchemes: sig.stratumSchemes,
+  };
+  return cached;
+}

@@ -2,12 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, makeRunner, type RegisterCommand, reportError } from './command.ts';
 import { registerDga } from './dga.ts';
 import { registerEvtx } from './evtx.ts';
+import { registerHunt } from './hunt.ts';
+import { registerIntel } from './intel.ts';
 import { registerScan } from './scan.ts';
 
 /**
  * The command registry: one file per command under src/cli/, one line here.
  */
-const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx];
+const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx, registerHunt, registerIntel];
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -1,0 +1,203 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { UsageError } from '../core/errors.ts';
+import type { IntelConfig } from '../detect/intel/config.ts';
+import { defaultIntelConfig, loadIntelConfig, resolveStateDir } from '../detect/intel/config.ts';
+import type { IntelEngine } from '../detect/intel/engine.ts';
+import { toHosts, toRpz } from '../detect/intel/export/dns-zones.ts';
+import { toNftables } from '../detect/intel/export/nftables.ts';
+import { toStix } from '../detect/intel/export/stix.ts';
+import { toSuricata } from '../detect/intel/export/suricata.ts';
+import { buildIntel } from '../detect/intel/load.ts';
+import { refreshAll } from '../detect/intel/refresh.ts';
+import { writeFileAtomic } from '../detect/intel/state.ts';
+import type { Indicator } from '../detect/intel/types.ts';
+import { EXIT, parseChoice, type RegisterCommand } from './command.ts';
+
+interface CommonOptions {
+  config?: string;
+  stateDir?: string;
+}
+
+/** `--config`, else `$DEMINER_HOME/config.yaml` or `~/.deminer/config.yaml` when present. */
+function configFrom(opts: CommonOptions): { config: IntelConfig; file?: string } {
+  if (opts.config) return { config: loadIntelConfig(opts.config), file: opts.config };
+  const home = process.env.DEMINER_HOME ?? join(homedir(), '.deminer');
+  const file = join(home, 'config.yaml');
+  if (existsSync(file)) return { config: loadIntelConfig(file), file };
+  return { config: defaultIntelConfig() };
+}
+
+function engineFrom(opts: CommonOptions): IntelEngine {
+  const { config, file } = configFrom(opts);
+  return buildIntel({ stateDir: resolveStateDir(opts.stateDir, config), config: file ? config : undefined });
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--config <file>', 'deminer config file with an intel: section')
+    .option('--state-dir <dir>', 'where feeds are kept (default $DEMINER_HOME/intel or ~/.deminer/intel)');
+}
+
+const LOOKUP_FORMATS = ['table', 'jsonl'] as const;
+const STATS_FORMATS = ['table', 'json'] as const;
+const EXPORT_FORMATS = ['nftables', 'hosts', 'rpz', 'suricata', 'stix'] as const;
+
+export const registerIntel: RegisterCommand = (program, run) => {
+  const intel = program
+    .command('intel')
+    .description('threat intelligence: mining-pool feeds, allow-list, lookups and exports');
+
+  common(intel.command('update'))
+    .description('fetch the configured feeds (conditional GET; a failed download keeps the last good copy)')
+    .option('--force', 'fetch even when a feed is within its interval')
+    .option('--format <format>', 'table|jsonl', 'table')
+    .action(
+      run(async (opts: CommonOptions & { force?: boolean; format: string }) => {
+        const format = parseChoice(opts.format, LOOKUP_FORMATS, '--format');
+        const { config } = configFrom(opts);
+        const stateDir = resolveStateDir(opts.stateDir, config);
+        const outcomes = await refreshAll(config, stateDir, { force: opts.force === true });
+        if (format === 'jsonl') for (const o of outcomes) process.stdout.write(`${JSON.stringify(o)}\n`);
+        else {
+          const t = new Table({ head: ['feed', 'status', 'indicators', 'issues', 'note'] });
+          for (const o of outcomes)
+            t.push([
+              o.name,
+              colourStatus(o.status),
+              o.indicators,
+              o.issues,
+              o.warning ?? o.sampleIssues?.[0] ?? '',
+            ]);
+          process.stdout.write(
+            `${outcomes.length === 0 ? 'no feeds configured (intel.feeds)\n' : `${t.toString()}\n`}`,
+          );
+        }
+        for (const o of outcomes)
+          if (o.warning) process.stderr.write(`deminer: intel: ${o.name}: ${o.warning}\n`);
+        return outcomes.some((o) => o.status === 'failed' || o.status === 'empty') ? EXIT.FINDINGS : EXIT.OK;
+      }),
+    );
+
+  common(intel.command('lookup'))
+    .description('is a domain, IP, IP:port or URL listed? (exit 1 when one is)')
+    .argument('[values...]', 'values to look up')
+    .option('--file <file>', 'read values from a file, one per line ("-" for stdin)')
+    .option('--format <format>', 'table|jsonl', 'table')
+    .action(
+      run(async (values: string[], opts: CommonOptions & { file?: string; format: string }) => {
+        const format = parseChoice(opts.format, LOOKUP_FORMATS, '--format');
+        const all = [...values];
+        if (opts.file) {
+          const text = opts.file === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.file, 'utf8');
+          for (const l of text.split(/\r?\n/)) if (l.trim() && !l.startsWith('#')) all.push(l.trim());
+        }
+        if (all.length === 0) throw new UsageError('NO_VALUES', 'give values to look up, or --file');
+        const engine = engineFrom(opts);
+        let listed = 0;
+        let invalid = 0;
+        const t = new Table({ head: ['value', 'verdict', 'matches'] });
+        for (const value of all) {
+          const v = engine.lookup(value);
+          if (v.kind === undefined) {
+            invalid++;
+            process.stderr.write(`deminer: intel: "${value}" is not a domain, IP, IP:port or URL; skipped\n`);
+          }
+          if (v.listed) listed++;
+          if (format === 'jsonl') {
+            const line: Record<string, unknown> = {
+              value,
+              listed: v.listed,
+              allowed: v.allowed,
+              matches: v.matches,
+            };
+            if (v.allowedBy) line.allowedBy = v.allowedBy;
+            process.stdout.write(`${JSON.stringify(line)}\n`);
+          } else {
+            const verdict = v.listed ? pc.red('listed') : v.allowed ? pc.green('allowed') : 'not listed';
+            const m = [...v.matches, ...(v.allowedBy ?? [])]
+              .map((x) => `${x.indicator} (${x.source}, ${x.confidence}${x.via ? `, via ${x.via}` : ''})`)
+              .join('\n');
+            t.push([value, verdict, m]);
+          }
+        }
+        if (format === 'table') process.stdout.write(`${t.toString()}\n`);
+        return listed > 0 ? EXIT.FINDINGS : invalid > 0 ? EXIT.USAGE : EXIT.OK;
+      }),
+    );
+
+  common(intel.command('stats'))
+    .description('indicator counts by type and source, and the health of every feed')
+    .option('--format <format>', 'table|json', 'table')
+    .action(
+      run((opts: CommonOptions & { format: string }) => {
+        const format = parseChoice(opts.format, STATS_FORMATS, '--format');
+        const started = performance.now();
+        const engine = engineFrom(opts);
+        const loadMs = Math.round(performance.now() - started);
+        const s = engine.stats();
+        if (format === 'json') {
+          process.stdout.write(`${JSON.stringify({ ...s, loadMs }, null, 2)}\n`);
+        } else {
+          const types = new Table({ head: ['type', 'indicators'] });
+          for (const [k, n] of Object.entries(s.byType)) if (n > 0) types.push([k, n]);
+          const feeds = new Table({ head: ['feed', 'status', 'indicators', 'last success', 'warning'] });
+          for (const f of s.feeds)
+            feeds.push([f.name, colourStatus(f.status), f.indicators, f.lastSuccess ?? '', f.warning ?? '']);
+          process.stdout.write(
+            `${s.indicators} indicators, ${s.allowEntries} allow-list entries, loaded in ${loadMs} ms\n${types.toString()}\n${feeds.toString()}\n`,
+          );
+        }
+        return EXIT.OK;
+      }),
+    );
+
+  common(intel.command('export'))
+    .description('write the listed indicators (allow-listed ones left out) for another tool')
+    .requiredOption('--format <format>', EXPORT_FORMATS.join('|'))
+    .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+    .action(
+      run((opts: CommonOptions & { format: string; output?: string }) => {
+        const format = parseChoice(opts.format, EXPORT_FORMATS, '--format');
+        const engine = engineFrom(opts);
+        const live: Indicator[] = [];
+        for (const i of engine.indicators()) if (!engine.isAllowedIndicator(i.type, i.value)) live.push(i);
+        let text: string;
+        switch (format) {
+          case 'nftables':
+            text = toNftables(live);
+            break;
+          case 'hosts':
+            text = toHosts(live);
+            break;
+          case 'rpz': {
+            const allowed = [...engine.allowEntries()].filter((a) => a.type === 'domain').map((a) => a.value);
+            text = toRpz(
+              live,
+              allowed.filter((a) => engine.matchDomain(a).matches.length > 0),
+            );
+            break;
+          }
+          case 'suricata':
+            text = toSuricata(live);
+            break;
+          case 'stix':
+            text = toStix(live);
+            break;
+        }
+        if (opts.output) writeFileAtomic(opts.output, text);
+        else process.stdout.write(text);
+        return EXIT.OK;
+      }),
+    );
+};
+
+function colourStatus(s: string): string {
+  if (s === 'failed' || s === 'empty' || s === 'never-fetched') return pc.red(s);
+  if (s === 'stale') return pc.yellow(s);
+  return pc.green(s);
+}

@@ -36,6 +36,22 @@ function argSeed(): number {
   return i >= 0 ? Number(process.argv[i + 1]) : 1;
 }
 
+/** `--l2 X`, `--epochs N`, `--rate X` override the shipped training options for experiments. */
+function optionOverrides(): Partial<typeof DEFAULT_TRAIN_OPTIONS> {
+  const out: Partial<typeof DEFAULT_TRAIN_OPTIONS> = {};
+  const get = (flag: string): number | undefined => {
+    const i = process.argv.indexOf(flag);
+    return i >= 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const l2 = get('--l2');
+  const epochs = get('--epochs');
+  const rate = get('--rate');
+  if (l2 !== undefined) out.l2 = l2;
+  if (epochs !== undefined) out.epochs = epochs;
+  if (rate !== undefined) out.learningRate = rate;
+  return out;
+}
+
 interface Scored {
   score: number;
   entropy: number;
@@ -75,6 +91,7 @@ function main(): void {
     const trainFamilies = new Map([...corpus.families].filter(([f]) => foldOf(f) !== fold));
     const raw = trainLogisticRegression(buildExamples(trainFamilies, trainBenign, seed), {
       ...DEFAULT_TRAIN_OPTIONS,
+      ...optionOverrides(),
       seed,
     });
     const model = centerAt(raw, marginAtFpr(raw, calib, TARGET_FPR));

@@ -92,7 +92,9 @@ async function readNames(file: string, take: (name: string, location: string) =>
   const input = file === '-' ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
     if (file === '-') resolve();
-    input.once('error', (e: Error) => reject(new UsageError('DGA_FILE_UNREADABLE', String(e), { location: where })));
+    input.once('error', (e: Error) =>
+      reject(new UsageError('DGA_FILE_UNREADABLE', String(e), { location: where })),
+    );
     input.once('readable', () => resolve());
     input.once('end', () => resolve());
   });

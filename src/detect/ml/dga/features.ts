@@ -11,7 +11,7 @@
 
 const ALPHABET = 40;
 const BOUNDARY = 0;
-export const DENSE = 40;
+export const DENSE = 48;
 export const HASH_BITS = 18;
 const OFF1 = DENSE;
 const OFF2 = OFF1 + ALPHABET;
@@ -59,7 +59,7 @@ function isDigit(c: number): boolean {
  * Writes the features of `label` (lower-case ASCII expected; other characters
  * share one symbol) into `idx`/`val` and returns how many pairs it wrote.
  */
-export function extractFeatures(label: string, idx: Int32Array, val: Float32Array): number {
+export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array, val: Float32Array): number {
   const n = Math.min(label.length, MAX_LABEL);
   if (n === 0) return 0;
   codes[0] = BOUNDARY;
@@ -148,6 +148,25 @@ export function extractFeatures(label: string, idx: Int32Array, val: Float32Arra
   put(36, Math.min(maxVowRun, 6) / 4);
   put(37, rare / n);
 
+  // Surprise under the benign trigram model: the family-independent signal.
+  let sum = 0;
+  let min = 0;
+  let rare7 = 0;
+  let rare10 = 0;
+  for (let j = 1; j <= n + 1; j++) {
+    const a = j >= 2 ? codes[j - 2]! : BOUNDARY;
+    const lp = lm[(a * ALPHABET + codes[j - 1]!) * ALPHABET + codes[j]!]!;
+    sum += lp;
+    if (lp < min) min = lp;
+    if (lp < -7) rare7++;
+    if (lp < -10) rare10++;
+  }
+  put(38, sum / (n + 1) / -8);
+  put(39, Math.max(min, -24) / -16);
+  put(40, rare7 / (n + 1));
+  put(41, Math.max(sum, -160) / -64);
+  put(42, rare10 / (n + 1));
+
   // Grams are weighted so that a label's gram total does not grow with its length.
   const g = 1 / Math.sqrt(n + 1);
   const last = n + 1;
@@ -169,6 +188,17 @@ export function extractFeatures(label: string, idx: Int32Array, val: Float32Arra
     put(OFF_HASH + (mix(four * ALPHABET + codes[i + 4]!, 5) & HASH_MASK), g);
   }
   return k;
+}
+
+/** The label as symbol codes with a boundary at each end, for language-model training. */
+export function encodeLabel(label: string): Uint8Array {
+  const n = Math.min(label.length, MAX_LABEL);
+  const out = new Uint8Array(n + 2);
+  for (let i = 0; i < n; i++) {
+    const ch = label.charCodeAt(i);
+    out[i + 1] = ch < 128 ? CODE[ch]! : 39;
+  }
+  return out;
 }
 
 /** Integer hash (murmur3 finaliser) with the gram order as seed. */

@@ -1,13 +1,16 @@
 import { DeminerError } from '../../../core/errors.ts';
 import { extractFeatures, FEATURE_COUNT, HASH_BITS, MAX_PAIRS } from './features.ts';
+import { LM_SIZE } from './lm.ts';
 
 export const MODEL_FORMAT = 'deminer-dga-logreg';
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
 /** A logistic regression over the features of `features.ts`. */
 export interface DgaModel {
   bias: number;
   weights: Float32Array;
+  /** Benign character trigram log-probabilities (see `lm.ts`). */
+  lm: Float32Array;
   /** Free-form facts about how the model was made (sources, seed, counts). */
   meta: Record<string, unknown>;
 }
@@ -20,6 +23,8 @@ interface ModelFile {
   bias: number;
   /** Float32 little-endian, base64. */
   weights: string;
+  /** Float32 little-endian, base64. */
+  lm: string;
   meta: Record<string, unknown>;
 }
 
@@ -28,7 +33,7 @@ const val = new Float32Array(MAX_PAIRS);
 
 /** Raw margin (log-odds) of one label. */
 export function margin(model: DgaModel, label: string): number {
-  const n = extractFeatures(label, idx, val);
+  const n = extractFeatures(label, model.lm, idx, val);
   const w = model.weights;
   let z = model.bias;
   for (let i = 0; i < n; i++) z += w[idx[i]!]! * val[i]!;
@@ -40,14 +45,14 @@ export function sigmoid(z: number): number {
 }
 
 export function serializeModel(model: DgaModel): string {
-  const bytes = Buffer.from(model.weights.buffer, model.weights.byteOffset, model.weights.byteLength);
   const file: ModelFile = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     featureCount: FEATURE_COUNT,
     hashBits: HASH_BITS,
     bias: model.bias,
-    weights: bytes.toString('base64'),
+    weights: toBase64(model.weights),
+    lm: toBase64(model.lm),
     meta: model.meta,
   };
   return `${JSON.stringify(file, null, 1)}\n`;
@@ -71,15 +76,34 @@ export function parseModel(text: string, where: string): DgaModel {
       location: where,
     });
   }
-  if (typeof file.bias !== 'number' || typeof file.weights !== 'string') {
-    throw new DeminerError('DGA_BAD_MODEL', 'bias or weights missing', { location: where });
+  if (typeof file.bias !== 'number' || typeof file.weights !== 'string' || typeof file.lm !== 'string') {
+    throw new DeminerError('DGA_BAD_MODEL', 'bias, weights or lm missing', { location: where });
   }
-  const bytes = Buffer.from(file.weights, 'base64');
-  if (bytes.byteLength !== FEATURE_COUNT * 4) {
-    throw new DeminerError('DGA_BAD_MODEL', `weights hold ${bytes.byteLength} bytes`, { location: where });
+  return {
+    bias: file.bias,
+    weights: fromBase64(file.weights, FEATURE_COUNT, 'weights', where),
+    lm: fromBase64(file.lm, LM_SIZE, 'lm', where),
+    meta: file.meta ?? {},
+  };
+}
+
+function toBase64(a: Float32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+function fromBase64(text: string, length: number, field: string, where: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.byteLength !== length * 4) {
+    throw new DeminerError(
+      'DGA_BAD_MODEL',
+      `${field} hold ${bytes.byteLength} bytes, expected ${length * 4}`,
+      {
+        location: where,
+      },
+    );
   }
   // Copy into an aligned buffer: Buffer slices may start at any offset.
-  const weights = new Float32Array(FEATURE_COUNT);
-  new Uint8Array(weights.buffer).set(bytes);
-  return { bias: file.bias, weights, meta: file.meta ?? {} };
+  const out = new Float32Array(length);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
 }

@@ -1,4 +1,5 @@
-import { extractFeatures, FEATURE_COUNT, MAX_PAIRS } from './features.ts';
+import { encodeLabel, extractFeatures, FEATURE_COUNT, MAX_PAIRS } from './features.ts';
+import { trainCharLm } from './lm.ts';
 import type { DgaModel } from './model.ts';
 import { margin } from './model.ts';
 import { seededRandom } from './rng.ts';
@@ -19,21 +20,34 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { seed: 1, epochs: 6, learningRate: 0.2, l2: 1e-6 };
+const LM_FOLDS = 5;
 
 /**
  * Logistic regression trained with AdaGrad and lazy L2, one pass per epoch
  * over a seeded shuffle: same inputs and seed give the same weights.
+ *
+ * The benign language model is fitted on the benign examples; each benign
+ * example sees the model fitted without its own fold (cross-fitting), so the
+ * regression learns how improbable unseen benign names look, not how
+ * probable memorised ones do.
  */
 export function trainLogisticRegression(
   examples: readonly TrainingExample[],
   options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
 ): DgaModel {
-  const { idx, val, start } = encode(examples);
+  const random = seededRandom(options.seed);
+  const foldOf = examples.map((e) => (e.y === 0 ? Math.floor(random() * LM_FOLDS) : -1));
+  const encoded = examples.map((e) => encodeLabel(e.label));
+  const lm = trainCharLm(encoded.filter((_, i) => foldOf[i]! >= 0));
+  const foldLms: Float32Array[] = [];
+  for (let k = 0; k < LM_FOLDS; k++) {
+    foldLms.push(trainCharLm(encoded.filter((_, i) => foldOf[i]! >= 0 && foldOf[i] !== k)));
+  }
+  const { idx, val, start } = encode(examples, (i) => (foldOf[i]! >= 0 ? foldLms[foldOf[i]!]! : lm));
   const weights = new Float32Array(FEATURE_COUNT);
   const grad2 = new Float32Array(FEATURE_COUNT);
   let bias = 0;
   let biasGrad2 = 0;
-  const random = seededRandom(options.seed);
   const order = new Uint32Array(examples.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   const eps = 1e-8;
@@ -62,10 +76,13 @@ export function trainLogisticRegression(
       }
     }
   }
-  return { bias, weights, meta: {} };
+  return { bias, weights, lm, meta: {} };
 }
 
-function encode(examples: readonly TrainingExample[]): {
+function encode(
+  examples: readonly TrainingExample[],
+  lmFor: (i: number) => Float32Array,
+): {
   idx: Int32Array;
   val: Float32Array;
   start: Uint32Array;
@@ -77,7 +94,7 @@ function encode(examples: readonly TrainingExample[]): {
   const chunksIdx: Int32Array[] = [];
   const chunksVal: Float32Array[] = [];
   for (let i = 0; i < examples.length; i++) {
-    const n = extractFeatures(examples[i]!.label, bufIdx, bufVal);
+    const n = extractFeatures(examples[i]!.label, lmFor(i), bufIdx, bufVal);
     chunksIdx.push(bufIdx.slice(0, n));
     chunksVal.push(bufVal.slice(0, n));
     start[i] = total;

@@ -47,7 +47,7 @@ export function walkContent(
   for (const n of nodes) {
     switch (n.k) {
       case N_ELEMENT:
-        onElement(n, vals);
+        element(n, vals, onElement);
         break;
       case N_TEXT:
       case N_CDATA:
@@ -78,6 +78,28 @@ export function walkContent(
   }
 }
 
+/**
+ * Two rules of Windows' rendering that depend on the value an element holds:
+ * an element whose only content is an optional substitution of type NULL is
+ * left out, and one whose only content is an array value is repeated per item.
+ */
+function element(el: XElement, vals: SubValue[], onElement: (el: XElement, vals: SubValue[]) => void): void {
+  const only = el.children.length === 1 ? el.children[0]! : undefined;
+  if (only?.k === N_SUBST) {
+    const sv = vals[only.index];
+    if (only.optional && (sv === undefined || sv.t === T.NULL)) return;
+    if (sv !== undefined && sv.t & T.ARRAY && Array.isArray(sv.v)) {
+      for (const item of sv.v) {
+        const itemVals = vals.slice();
+        itemVals[only.index] = { t: sv.t & 0x7f, v: item };
+        onElement(el, itemVals);
+      }
+      return;
+    }
+  }
+  onElement(el, vals);
+}
+
 /** The first element of a fragment: the root of the event (normally `<Event>`). */
 export function rootElement(frag: Fragment): BoundElement | undefined {
   let found: BoundElement | undefined;
@@ -92,7 +114,7 @@ export function rootElement(frag: Fragment): BoundElement | undefined {
   return found;
 }
 
-/** Value text as Windows renders it in XML; `json` selects the dumpers' GUID form. */
+/** Value text as Windows renders it in XML, or (`json`) as the dumpers write it. */
 export function valueText(sv: SubValue, json: boolean): string {
   const v = sv.v;
   if (v === null) return '';
@@ -101,9 +123,16 @@ export function valueText(sv: SubValue, json: boolean): string {
   return scalarText(sv.t, v, json);
 }
 
+/**
+ * XML differs from the dumpers' JSON in two renderings: GUIDs in braces (as
+ * StringFromGUID2 writes them) and FILETIMEs with nanosecond digits (as Event Viewer shows them).
+ */
 function scalarText(t: number, v: string | number | boolean, json: boolean): string {
-  if (typeof v === 'string') return t === T.GUID && !json ? `{${v.toLowerCase()}}` : v;
-  return String(v);
+  if (typeof v !== 'string') return String(v);
+  if (json) return v;
+  if (t === T.GUID) return `{${v}}`;
+  if (t === T.FILETIME && v.endsWith('Z') && v.length === 28) return `${v.slice(0, -1)}00Z`;
+  return v;
 }
 
 export function partText(p: Part, json: boolean): string {

@@ -32,8 +32,12 @@ function baseName(p: string): string {
   return (i >= 0 ? p.slice(i + 1) : p).toLowerCase();
 }
 
-/** Signals from an argv (a process command line). */
-export function argvSignals(argv: readonly string[]): Signal[] {
+/**
+ * Signals from an argv (a process command line). With `minerNameAnywhere`,
+ * a known miner binary name counts in any word (lines of scripts and cron
+ * tables), not only as the program name.
+ */
+export function argvSignals(argv: readonly string[], opts: { minerNameAnywhere?: boolean } = {}): Signal[] {
   const L = hostLists();
   const out: Signal[] = [];
   const joined = argv.join(' ');
@@ -98,14 +102,15 @@ export function argvSignals(argv: readonly string[]): Signal[] {
       evidence: { wallet: wallet[0] },
     });
   }
-  const names = argv.slice(0, 1).map(baseName);
-  if (names.some((n) => L.minerNames.has(n))) {
+  const names = (opts.minerNameAnywhere ? argv : argv.slice(0, 1)).map(baseName);
+  const miner = names.find((n) => L.minerNames.has(n));
+  if (miner) {
     out.push({
       id: 'miner.known_binary_name',
       category: 'miner',
       weight: 3,
       techniques: ['T1496'],
-      text: `runs a binary named like a known miner (${names[0]})`,
+      text: `runs a binary named like a known miner (${miner})`,
     });
   }
   return out;
@@ -126,21 +131,8 @@ export function lineSignals(line: string): TextMatch {
   const refs = words
     .filter((w) => w.startsWith('/') && !w.startsWith('/dev/null'))
     .map((w) => w.replace(/[;&|)]+$/, ''));
-  // Miner evidence anywhere on the line: treat every word position as a possible argv start.
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w.startsWith('/') || i === 0 || L().minerNames.has(baseName(w))) {
-      const s = argvSignals(words.slice(i));
-      if (s.length > 0) {
-        signals.push(...s);
-        break;
-      }
-    }
-  }
-  if (signals.length === 0) {
-    const s = argvSignals(words);
-    signals.push(...s);
-  }
+  // Flags are recognised at any position, so one pass covers "sh -c '… xmrig -o …'" too.
+  signals.push(...argvSignals(words, { minerNameAnywhere: true }));
   const dl = DOWNLOAD_EXEC_RE.exec(line);
   if (dl) {
     signals.push({
@@ -168,8 +160,4 @@ export function lineSignals(line: string): TextMatch {
     });
   }
   return { signals, refs };
-}
-
-function L() {
-  return hostLists();
 }

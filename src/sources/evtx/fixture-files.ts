@@ -1,0 +1,12 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The small real samples under test/fixtures/evtx (see SOURCES.txt there); used by tests and the benchmark. */
+export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/evtx');
+
+export const FIXTURES = {
+  sysmon: join(FIXTURE_DIR, 'sysmon-psexec-smb-meterpreter.evtx'),
+  security: join(FIXTURE_DIR, 'security-bloodhound-5145.evtx'),
+  system7045: join(FIXTURE_DIR, 'system-7045-namedpipe-privesc.evtx'),
+  stringArray: join(FIXTURE_DIR, 'application-mssql-15457-string-array.evtx'),
+} as const;

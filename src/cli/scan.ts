@@ -4,8 +4,10 @@ import { UsageError } from '../core/errors.ts';
 import { compareFindings } from '../core/finding.ts';
 import { atLeast, isSeverity, type Severity } from '../core/severity.ts';
 import { loadAllowlist } from '../detect/analytics/allowlist/parse.ts';
+import { poolIntelFrom } from '../detect/analytics/pool-intel.ts';
 import { analyzeHost } from '../detect/analytics/registry.ts';
 import type { HostAnalyticContext } from '../detect/analytics/types.ts';
+import { loadDefaultIntel } from '../detect/intel/index.ts';
 import { collectHostSnapshot, type HashPolicy } from '../sources/procfs/collect.ts';
 import type { RegisterCommand } from './command.ts';
 import { parseChoice } from './command.ts';
@@ -20,6 +22,7 @@ interface ScanOptions {
   root: string;
   allowlist?: string;
   hash: string;
+  intel: boolean;
 }
 
 export const registerScan: RegisterCommand = (program: Command, run) => {
@@ -41,6 +44,10 @@ export const registerScan: RegisterCommand = (program: Command, run) => {
       'application allow-list (ApplicationControl XML): report processes not on it (audit mode)',
     )
     .option('--hash <policy>', 'which executables to hash: none|suspicious|all', 'suspicious')
+    .option(
+      '--no-intel',
+      'do not check pools against threat intelligence (shipped pool feed + `deminer intel update`)',
+    )
     .action(
       run(async (opts: ScanOptions) => {
         const format = parseChoice(opts.format, FORMATS, '--format');
@@ -58,6 +65,7 @@ export const registerScan: RegisterCommand = (program: Command, run) => {
           // Hash entries can only match processes whose executables were hashed.
           if (ctx.allowlist.some((e) => e.hash)) hash = 'all';
         }
+        if (opts.intel) ctx.poolIntel = poolIntelFrom(loadDefaultIntel());
         if (process.platform !== 'linux')
           throw new UsageError('SCAN_NOT_LINUX', 'deminer scan reads /proc and runs on Linux only');
         if (format === 'table' && process.stderr.isTTY && windowMs > 0) {

@@ -22,9 +22,11 @@ export type AnalyticOutput =
   /** A line of a persistence or config file; `refs` are executable paths it names. */
   | { kind: 'file'; path: string; line: number; content: string; refs: string[]; signal: Signal };
 
-/** Something that can tell whether a network endpoint is a listed mining pool. */
+/** Something that can tell whether a network endpoint or pool name is a listed mining pool. */
 export interface PoolIntel {
   matchIp(ip: string, port?: number): { indicator: string; source: string } | undefined;
+  /** A pool as a miner names it: `host:port`, a URL (`stratum+tcp://…`) or a bare host. */
+  matchPool?(pool: string): { indicator: string; source: string } | undefined;
 }
 
 export interface AllowEntry {

@@ -9,21 +9,51 @@ import { proc, userProcesses } from '../types.ts';
 export const minerCmdline: HostAnalytic = {
   id: 'miner-cmdline',
   description: 'Stratum URLs, XMRig/xmr-stak/cpuminer options, wallet addresses and miner config files',
-  analyze(snapshot) {
+  analyze(snapshot, ctx) {
     const out: AnalyticOutput[] = [];
     const configs = new Map(snapshot.files.filter((f) => f.kind === 'miner-config').map((f) => [f.path, f]));
     for (const p of userProcesses(snapshot)) {
-      for (const s of argvSignals(p.argv)) out.push(proc(p.pid, s));
+      const signals = argvSignals(p.argv);
       for (const path of configPathsOf(p.argv, p.cwd, p.exe)) {
         const f = configs.get(path);
         if (!f) continue;
         const s = configSignal(f.text, path);
-        if (s) out.push(proc(p.pid, s));
+        if (s) signals.push(s);
       }
+      const listed = ctx.poolIntel?.matchPool ? listedPool(signals, ctx.poolIntel.matchPool) : undefined;
+      if (listed) signals.push(listed);
+      for (const s of signals) out.push(proc(p.pid, s));
     }
     return out;
   },
 };
+
+/** Pools named on the command line or in a config, checked against threat intelligence. */
+function listedPool(
+  signals: readonly Signal[],
+  match: (pool: string) => { indicator: string; source: string } | undefined,
+): Signal | undefined {
+  const pools = signals.flatMap((s) => {
+    const e = s.evidence ?? {};
+    return [e['pool'], ...(Array.isArray(e['pools']) ? e['pools'] : [])].filter(
+      (x): x is string => typeof x === 'string',
+    );
+  });
+  for (const pool of pools) {
+    const m = match(pool);
+    if (m) {
+      return {
+        id: 'miner.listed_pool',
+        category: 'miner',
+        weight: 4,
+        techniques: ['T1496'],
+        text: `names ${pool}, a listed mining pool (${m.source})`,
+        evidence: { pool, indicator: m.indicator, source: m.source },
+      };
+    }
+  }
+  return undefined;
+}
 
 function configPathsOf(argv: readonly string[], cwd: string | undefined, exe: string | undefined): string[] {
   const out: string[] = [];

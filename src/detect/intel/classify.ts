@@ -95,6 +95,8 @@ export function normalizeUrl(text: string): Classified {
   }
   if (!u.hostname) return bad('INTEL_BAD_URL', `"${text}" has no host`);
   u.hash = '';
+  // Only special schemes (http, ws, …) get their host lower-cased by the URL parser; stratum+tcp does not.
+  if (u.hostname !== u.hostname.toLowerCase()) u.hostname = u.hostname.toLowerCase();
   return { ok: true, type: 'url', value: u.href };
 }
 

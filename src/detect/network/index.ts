@@ -23,11 +23,15 @@ export function sniffNetworkKind(head: Uint8Array, path: string): NetworkKind | 
   if (cap) return cap;
   let text = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(0, 65536));
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.startsWith('#separator')) return 'zeek';
+  if (text.trimStart().startsWith('#separator')) return 'zeek';
   const first = text.split('\n', 1)[0]?.trim() ?? '';
   if (!first.startsWith('{')) return undefined;
   if (/"event_type"\s*:/.test(first)) return 'suricata';
-  if (/"id\.orig_h"\s*:|"uid"\s*:|"certificate\.subject"\s*:/.test(first)) return 'zeek';
+  if (
+    /"id\.orig_h"\s*:|"uid"\s*:|"fuid"\s*:|"certificate\.subject"\s*:/.test(first) &&
+    /"ts"\s*:/.test(first)
+  )
+    return 'zeek';
   if (/eve[^/\\]*\.json$/i.test(path) && /"timestamp"\s*:/.test(first)) return 'suricata';
   return undefined;
 }

@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+import { parse } from 'tldts';
 import type { Finding } from '../../core/finding.ts';
 import { makeFinding } from '../../core/finding.ts';
 import type { Detector } from '../../core/plugin.ts';
@@ -5,7 +7,7 @@ import type { Severity } from '../../core/severity.ts';
 import { maxSeverity } from '../../core/severity.ts';
 import type { NetworkLists } from './lists.ts';
 import { poolDomainOf } from './lists.ts';
-import { nameRandomness, RANDOM_NAME_THRESHOLD, registrableLabel } from './name-randomness.ts';
+import { nameRandomness, RANDOM_NAME_THRESHOLD } from './name-randomness.ts';
 import type { NetEndpoint, NetEvent } from './net-event.ts';
 
 export interface NetworkDetectorOptions {
@@ -81,6 +83,23 @@ interface Agg {
 }
 
 const MAX_FRAMES = 20;
+const INTERNAL_RANGES = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat']);
+const internalCache = new Map<string, boolean>();
+
+/** RFC 1918, loopback, link-local, ULA and CGNAT space: the organisation's side of a connection. */
+export function isInternal(ip: string): boolean {
+  let v = internalCache.get(ip);
+  if (v === undefined) {
+    try {
+      v = INTERNAL_RANGES.has(ipaddr.process(ip).range());
+    } catch {
+      v = false;
+    }
+    if (internalCache.size > 100_000) internalCache.clear();
+    internalCache.set(ip, v);
+  }
+  return v;
+}
 const MINING_IDS_RE =
   /coin ?miner|crypto ?(?:currency )?min|stratum|xmrig|monero|mining pool|coinhive|cryptonight/i;
 const MINING_CLIENT_METHODS = new Set([
@@ -235,6 +254,8 @@ export class NetworkDetector implements Detector<NetEvent> {
 
   private flow(e: NetEvent): void {
     if (!e.src || !e.dst) return;
+    // Internet hosts probing us on pool ports are scans, not our miners: only outbound and internal traffic counts.
+    if (isInternal(e.dst.ip) && !isInternal(e.src.ip)) return;
     const port = e.dst.port;
     if (port !== undefined && e.transport !== 'udp' && this.lists.poolPorts.has(port)) {
       const dst = e.dst;
@@ -318,7 +339,10 @@ export class NetworkDetector implements Detector<NetEvent> {
       this.scored.set(name, s);
     }
     if (s < this.threshold) return;
-    const base = registrableLabel(name);
+    // One finding per registered domain: a tunnel or DGA family produces thousands of names under it.
+    // Names outside the public suffix list (tunnels to made-up TLDs) group together per host.
+    const info = parse(name);
+    const base = info.isIcann && info.domain ? info.domain : '(no public suffix)';
     const rule = via === 'dns' ? RULES.randomDns : RULES.randomTls;
     const a = this.hit(
       e,

@@ -28,10 +28,12 @@ export class ZeekLogParser {
   line(text: string): NetEvent | ParseIssue | undefined {
     const n = ++this.lines;
     if (text.length === 0) return undefined;
-    if (text.charCodeAt(0) === 0x23) {
-      this.header(text);
+    if (text.charCodeAt(0) === 0x23 || (text.charCodeAt(0) <= 0x20 && text.trimStart().startsWith('#'))) {
+      this.header(text.trimStart());
       return undefined;
     }
+    // Logs we do not read (notice, files, weird, …) are skipped without parsing.
+    if (this.path !== undefined && !isPath(this.path)) return undefined;
     let rec: Rec;
     if (text.charCodeAt(0) === 0x7b) {
       try {

@@ -28,9 +28,9 @@ export function trainCharLm(sequences: Iterable<Uint8Array>): Float32Array {
     }
   }
   const ctx1 = new Float64Array(A);
-  for (let b = 0; b < A; b++) for (let c = 0; c < A; c++) ctx1[b]! += c2[b * A + c];
+  for (let b = 0; b < A; b++) for (let c = 0; c < A; c++) ctx1[b] = ctx1[b]! + c2[b * A + c]!;
   const ctx2 = new Float64Array(A * A);
-  for (let ab = 0; ab < A * A; ab++) for (let c = 0; c < A; c++) ctx2[ab]! += c3[ab * A + c];
+  for (let ab = 0; ab < A * A; ab++) for (let c = 0; c < A; c++) ctx2[ab] = ctx2[ab]! + c3[ab * A + c]!;
   const out = new Float32Array(LM_SIZE);
   for (let a = 0; a < A; a++) {
     for (let b = 0; b < A; b++) {

@@ -1,12 +1,26 @@
 import { getDomainWithoutSuffix } from 'tldts';
+import { DGA_THRESHOLD, scoreDomain } from '../ml/dga/index.ts';
+
+/** How random a DNS/TLS name looks, 0..1 (higher is more DGA-like): the project's DGA classifier. */
+export function nameRandomness(name: string): number {
+  if (name === '') return 0;
+  try {
+    return scoreDomain(name);
+  } catch {
+    // Names the classifier cannot read (escaped bytes, empty labels) are not scored rather than fatal.
+    return 0;
+  }
+}
+
+/** At or above this a name is reported as random-looking. */
+export const RANDOM_NAME_THRESHOLD = DGA_THRESHOLD;
 
 /**
- * How random a DNS/TLS name looks, 0..1 (higher is more DGA-like). Until the
- * project's DGA classifier is available this is Shannon entropy of the
- * registrable label (the part a DGA generates), scaled so that the
- * baseline entropy 3.8 bits lands near 0.85; short labels cannot reach it.
+ * The fallback measure used before the classifier existed (and a second
+ * opinion in tests): Shannon entropy of the registrable label, scaled so
+ * that the baseline entropy 3.8 bits lands near 0.85; short labels score 0.
  */
-export function nameRandomness(name: string): number {
+export function entropyRandomness(name: string): number {
   const label = registrableLabel(name);
   if (label.length < 8) return 0;
   const h = shannonEntropy(label);
@@ -16,8 +30,8 @@ export function nameRandomness(name: string): number {
   return Math.min(1, Math.max(0, score));
 }
 
-/** At or above this a name is reported as random-looking. */
-export const RANDOM_NAME_THRESHOLD = 0.8;
+/** The reporting threshold that went with `entropyRandomness`. */
+export const ENTROPY_THRESHOLD = 0.8;
 
 export function registrableLabel(name: string): string {
   const n = name.toLowerCase().replace(/\.$/, '');

@@ -5,11 +5,12 @@ import { registerEvtx } from './evtx.ts';
 import { registerHunt } from './hunt.ts';
 import { registerIntel } from './intel.ts';
 import { registerScan } from './scan.ts';
+import { registerSniff } from './sniff.ts';
 
 /**
  * The command registry: one file per command under src/cli/, one line here.
  */
-const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx, registerHunt, registerIntel];
+const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx, registerHunt, registerIntel, registerSniff];
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

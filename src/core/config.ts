@@ -21,7 +21,12 @@ export function parseYamlStrict<T>(text: string, schema: z.ZodType<T>, where: st
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const line = lineOf(doc, issue.path, lineCounter);
+  // An unknown key is best shown at its own line, not at its parent's.
+  const at =
+    issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined
+      ? [...issue.path, issue.keys[0]]
+      : issue.path;
+  const line = lineOf(doc, at, lineCounter);
   const path = issue.path.map(String).join('.') || '(root)';
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys')
@@ -52,7 +57,8 @@ function lineOf(
       if (!pair) break;
       last = pair.key;
       node = pair.value;
-      if (node) last = node;
+      // Keys point at their own line; values of maps start on the next one.
+      if (node && !isMap(node)) last = node;
     } else if (isSeq(node) && typeof key === 'number') {
       node = node.items[key];
       if (node) last = node;

@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { durationSchema, loadYamlStrict } from '../core/config.ts';
+import { SEVERITIES } from '../core/severity.ts';
+import { intelConfigSchema } from '../detect/intel/config.ts';
+
+/**
+ * The deminer config file: one YAML document, one section per part, every
+ * level strict (an unknown or misspelt key is an error naming its line).
+ *
+ *   scan:
+ *     window: 10s
+ *     min_level: medium
+ *     allowlist: /etc/deminer/allow.xml
+ *     hash: suspicious
+ *     intel: true
+ *   intel:
+ *     feeds: [ … ]          # see docs/intel.md
+ */
+export const scanConfigSchema = z.strictObject({
+  window: durationSchema.optional(),
+  min_level: z.enum(SEVERITIES).optional(),
+  allowlist: z.string().min(1).optional(),
+  hash: z.enum(['none', 'suspicious', 'all']).optional(),
+  root: z.string().min(1).optional(),
+  intel: z.boolean().optional(),
+});
+
+export const deminerConfigSchema = z.strictObject({
+  scan: scanConfigSchema.prefault({}),
+  intel: intelConfigSchema.prefault({}),
+});
+
+export type DeminerConfig = z.infer<typeof deminerConfigSchema>;
+
+/** `$DEMINER_HOME/config.yaml`, else `~/.deminer/config.yaml`. */
+export function defaultConfigPath(): string {
+  const home = process.env['DEMINER_HOME'];
+  return join(home ?? join(homedir(), '.deminer'), 'config.yaml');
+}
+
+/** The given file, else the default one when it exists, else all defaults. */
+export function loadDeminerConfig(file?: string): DeminerConfig {
+  const path = file ?? defaultConfigPath();
+  if (!file && !existsSync(path)) return deminerConfigSchema.parse({});
+  return loadYamlStrict(path, deminerConfigSchema);
+}

@@ -130,7 +130,9 @@ function decodeIpv4(
 ): Decoded {
   if (len < 20 || buf[p]! >> 4 !== 4) return Decoded.Malformed;
   const ihl = (buf[p]! & 0x0f) * 4;
-  const total = dv.getUint16(p + 2, false);
+  let total = dv.getUint16(p + 2, false);
+  // Captured before TCP segmentation offload: the stack leaves total length 0 and the NIC fills it in.
+  if (total === 0) total = len;
   if (ihl < 20 || total < ihl || ihl > len) return Decoded.Malformed;
   // Ethernet pads short frames; the IP total length is the truth (if it fits what was captured).
   const ipLen = total <= len ? total : len;

@@ -114,6 +114,20 @@ export function decodePacket(
     default:
       return Decoded.Skipped;
   }
+  if (etype === 0x8864) {
+    // PPPoE session: 6-byte PPPoE header, then the 2-byte PPP protocol (0x0021 IPv4, 0x0057 IPv6).
+    if (p + 8 > end) return Decoded.Malformed;
+    const ppp = dv.getUint16(p + 6, false);
+    p += 8;
+    etype = ppp === 0x0021 ? 0x0800 : ppp === 0x0057 ? 0x86dd : 0;
+  } else if (etype === 0x8847) {
+    // MPLS: skip labels to the bottom of the stack, then read the IP version nibble.
+    while (p + 4 <= end && (buf[p + 2]! & 1) === 0) p += 4;
+    p += 4;
+    if (p >= end) return Decoded.Malformed;
+    const v = buf[p]! >> 4;
+    etype = v === 4 ? 0x0800 : v === 6 ? 0x86dd : 0;
+  }
   if (etype === 0x0800) return decodeIpv4(pv, buf, dv, p, end - p, frags, tsMs);
   if (etype === 0x86dd) return decodeIpv6(pv, buf, dv, p, end - p);
   return Decoded.Skipped;

@@ -486,7 +486,7 @@ export class NetworkDetector implements Detector<NetEvent> {
       host: a.host,
       subject: a.subject,
       message: a.message,
-      timestamp: new Date(a.tsMs || 0).toISOString(),
+      timestamp: isoTime(a.tsMs),
       evidence,
       ...(a.source ? { source: a.source } : {}),
       ...(a.destination ? { destination: a.destination } : {}),
@@ -495,4 +495,10 @@ export class NetworkDetector implements Detector<NetEvent> {
     });
     return f;
   }
+}
+
+/** Capture timestamps can be anything in a damaged file; out-of-range ones become the epoch. */
+function isoTime(ms: number): string {
+  const d = new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0);
+  return d.toISOString();
 }

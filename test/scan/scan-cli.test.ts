@@ -13,7 +13,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('json: { host, findings, stats } and an exit code that agrees with the findings', async () => {
   const r = await runDeminer(['scan', '--window', '0s', '--format', 'json']);
   assert.ok(r.status === 0 || r.status === 1, r.stderr);
-  const json = JSON.parse(r.stdout) as { host: { name: string }; findings: Finding[]; stats: Record<string, number> };
+  const json = JSON.parse(r.stdout) as {
+    host: { name: string };
+    findings: Finding[];
+    stats: Record<string, number>;
+  };
   assert.equal(typeof json.host.name, 'string');
   assert.ok(Array.isArray(json.findings));
   assert.ok(json.stats['processes']! > 1);
@@ -29,7 +33,17 @@ test('jsonl: one finding per line with the contract fields; --min-level filters'
   assert.equal(r.status, lines.length > 0 ? 1 : 0);
   for (const l of lines) {
     const f = JSON.parse(l) as Finding;
-    for (const k of ['id', '@timestamp', 'fingerprint', 'rule', 'severity', 'threat', 'host', 'message', 'evidence'] as const) {
+    for (const k of [
+      'id',
+      '@timestamp',
+      'fingerprint',
+      'rule',
+      'severity',
+      'threat',
+      'host',
+      'message',
+      'evidence',
+    ] as const) {
       assert.ok(f[k] !== undefined, `${k} in ${l.slice(0, 200)}`);
     }
     assert.notEqual(f.severity, 'low');
@@ -57,7 +71,10 @@ test('usage errors exit 2 with a message', async () => {
 
 test('a malformed allow-list is an error naming its file and line', async () => {
   const f = join(dir, 'allow.xml');
-  writeFileSync(f, '<ApplicationControl>\n  <AllowedProcesses>\n    <Process name="sshd">\n  </AllowedProcesses>\n</ApplicationControl>\n');
+  writeFileSync(
+    f,
+    '<ApplicationControl>\n  <AllowedProcesses>\n    <Process name="sshd">\n  </AllowedProcesses>\n</ApplicationControl>\n',
+  );
   const r = await runDeminer(['scan', '--window', '0s', '--allowlist', f]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, new RegExp(`ALLOWLIST_BAD_XML: ${f.replaceAll('/', '\\/')}:\\d+`));
@@ -66,11 +83,20 @@ test('a malformed allow-list is an error naming its file and line', async () => 
 
 test('audit mode with an allow-list reports the processes not on it', async () => {
   const f = join(dir, 'allow-node.xml');
-  writeFileSync(f, `<ApplicationControl><AllowedProcesses><Process path="${process.execPath}"/></AllowedProcesses></ApplicationControl>\n`);
+  writeFileSync(
+    f,
+    `<ApplicationControl><AllowedProcesses><Process path="${process.execPath}"/></AllowedProcesses></ApplicationControl>\n`,
+  );
   const r = await runDeminer(['scan', '--window', '0s', '--format', 'jsonl', '--allowlist', f]);
   assert.equal(r.status, 1, r.stderr);
-  const findings = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Finding);
+  const findings = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Finding);
   const audit = findings.filter((x) => x.rule.id === 'deminer.process.not_allowlisted');
   assert.ok(audit.length > 0);
-  assert.ok(audit.every((x) => x.process?.executable !== process.execPath), 'allowed processes are not reported');
+  assert.ok(
+    audit.every((x) => x.process?.executable !== process.execPath),
+    'allowed processes are not reported',
+  );
 });

@@ -34,6 +34,14 @@ function signalIds(f: Finding): string[] {
 
 const HIGH = new Set(['high', 'critical']);
 
+function parseScan(r: { status: number; stdout: string; stderr: string }): ScanJson {
+  assert.ok(
+    r.stdout.trim().startsWith('{'),
+    `scan printed no JSON (exit ${r.status}): ${r.stderr.slice(0, 2000)}`,
+  );
+  return JSON.parse(r.stdout) as ScanJson;
+}
+
 /** Ordinary processes of this machine and this test (runner, pool, services) must stay below high. */
 function assertNoOtherHigh(json: ScanJson, simPids: number[], testRoot: string): void {
   const noisy = json.findings.filter(
@@ -92,7 +100,7 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
     );
     const r = await runDeminer(['scan', '--format', 'json', '--window', '4s', '--root', testRoot]);
     assert.equal(r.status, 1, r.stderr);
-    const json = JSON.parse(r.stdout) as ScanJson;
+    const json = parseScan(r);
     const f = json.findings.find((x) => x.process?.pid === sim.pid);
     assert.ok(f, `a finding on pid ${sim.pid}`);
     assert.equal(f.severity, 'critical', f.message);
@@ -181,7 +189,7 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
       assert.equal(nsPool.logins.length, 1);
       const r = await runDeminer(['scan', '--format', 'json', '--window', '3s', '--root', testRoot]);
       assert.equal(r.status, 1, r.stderr);
-      const json = JSON.parse(r.stdout) as ScanJson;
+      const json = parseScan(r);
       assert.ok(json.stats['netns']! >= 2, `sockets read from ${json.stats['netns']} namespaces`);
       const f = json.findings.find((x) => x.process?.pid === sim.pid);
       assert.ok(f, `a finding on pid ${sim.pid}`);
@@ -195,4 +203,29 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
       sim.child.kill('SIGKILL');
     },
   );
+
+  test('more than 50 outbound connections a minute from one process is reported', async () => {
+    const exe = dropSim(work, 'probe');
+    const sim = await startSim({
+      exe,
+      env: {
+        SIM_POOL: `127.0.0.1:${pool.port}`,
+        SIM_DUTY: '0.02',
+        SIM_BURST: '600',
+        SIM_BURST_SECONDS: '90',
+      },
+    });
+    simPids.push(sim.pid);
+    onCleanup(() => sim.child.kill('SIGKILL'));
+    const r = await runDeminer(['scan', '--format', 'json', '--window', '6s', '--root', testRoot]);
+    const json = parseScan(r);
+    const f = json.findings.find((x) => x.process?.pid === sim.pid);
+    assert.ok(f, `a finding on pid ${sim.pid}`);
+    const burst = (f.evidence['signals'] as { id: string; evidence?: { newConnections?: number } }[]).find(
+      (s) => s.id === 'network.connection_burst',
+    );
+    assert.ok(burst, signalIds(f).join(','));
+    assert.ok((burst.evidence?.newConnections ?? 0) >= 6, JSON.stringify(burst));
+    sim.child.kill('SIGKILL');
+  });
 });

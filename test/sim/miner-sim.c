@@ -13,7 +13,8 @@
  *   SIM_NAME=kswapd0     process name (comm) to take
  *   SIM_DELETE=1         delete the executable after start
  *   SIM_SECONDS=60       exit after this long (safety net for tests)
- *   SIM_BURST=N          open N extra short connections to the pool, spread over SIM_BURST_SECONDS (default 5)
+ *   SIM_BURST=N          open N extra connections to the pool, spread over SIM_BURST_SECONDS (default 5),
+ *                        each held for about a second (as a scanner or spreader's probes are)
  * Prints "READY <pid>" on stdout once the pool answered the login.
  */
 #define _GNU_SOURCE
@@ -110,6 +111,9 @@ int main(int argc, char **argv) {
   double start = now();
   double next_burst = start;
   int opened = 0;
+  int held[64];
+  double held_since[64];
+  int nheld = 0;
   volatile unsigned long sink = 0;
   while (now() - start < secs) {
     double period_start = now();
@@ -119,11 +123,25 @@ int main(int argc, char **argv) {
     while (cpu_now() < cpu_until && now() < period_start + 0.1) {
       for (int i = 0; i < 10000; i++) sink += (unsigned long)i * 2654435761u;
     }
-    if (pool && opened < burst && now() >= next_burst) {
+    while (pool && opened < burst && now() >= next_burst) {
       int c = connect_pool(pool);
-      if (c >= 0) close(c);
+      if (c >= 0 && nheld < 64) {
+        held[nheld] = c;
+        held_since[nheld++] = now();
+      } else if (c >= 0) {
+        close(c);
+      }
       opened++;
       next_burst = start + burst_secs * opened / burst;
+    }
+    for (int i = 0; i < nheld;) {
+      if (now() - held_since[i] >= 1.0) {
+        close(held[i]);
+        held[i] = held[--nheld];
+        held_since[i] = held_since[nheld];
+      } else {
+        i++;
+      }
     }
     double rest = period_start + 0.1 - now();
     if (rest > 0) usleep((useconds_t)(rest * 1e6));

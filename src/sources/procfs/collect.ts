@@ -248,14 +248,33 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
   const windowMs = Math.max(0, opts.windowMs);
   const firstSeen = new Map<string, string>(); // connection key -> socket inode
   const listening = new Set<string>();
-  const noteSockets = (list: SocketInfo[]) => {
+  // Socket inode -> pid, kept current during the window: a connection that is
+  // opened and closed between two samples' fd scans is otherwise unattributable.
+  const inodePid = new Map<string, number>();
+  const mapInodes = (refresh: boolean) => {
+    for (const { info } of raws.values()) {
+      if (info.kernelThread) continue;
+      if (refresh) {
+        const fresh = socketInodes(procRoot, info.pid);
+        if (fresh) info.socketInodes = [...new Set([...info.socketInodes, ...fresh])];
+      }
+      for (const i of info.socketInodes) inodePid.set(i, info.pid);
+    }
+  };
+  mapInodes(false);
+  const noteSockets = (list: SocketInfo[]): boolean => {
+    let unknown = false;
     for (const s of list) if (s.state === 'LISTEN') listening.add(`${s.netns}|${s.localPort}`);
     for (const s of list) {
       if (s.protocol !== 'tcp' || s.state === 'LISTEN' || s.inode === '0') continue;
       if (listening.has(`${s.netns}|${s.localPort}`)) continue; // accepted, not outbound
       const key = `${s.netns}|${s.localIp}:${s.localPort}|${s.remoteIp}:${s.remotePort}`;
-      if (!firstSeen.has(key)) firstSeen.set(key, s.inode);
+      if (!firstSeen.has(key)) {
+        firstSeen.set(key, s.inode);
+        if (!inodePid.has(s.inode)) unknown = true;
+      }
     }
+    return unknown;
   };
   const series = new Map<number, { t: number; ticks: number }[]>();
   const tStart = performance.now();
@@ -280,21 +299,14 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
           if (ticks !== undefined) series.get(pid)!.push({ t, ticks });
         }
       }
-      noteSockets(readSockets(procRoot, nsPid, true));
+      if (noteSockets(readSockets(procRoot, nsPid, true))) mapInodes(true);
       collectMs += performance.now() - c0;
     }
   }
   const c1 = performance.now();
   if (windowMs > 0) sockets = readSockets(procRoot, nsPid);
   // Map socket inodes to their processes (refreshing fds: connections opened during the window).
-  const inodePid = new Map<string, number>();
-  for (const { info } of raws.values()) {
-    if (windowMs > 0 && !info.kernelThread) {
-      const fresh = socketInodes(procRoot, info.pid);
-      if (fresh) info.socketInodes = [...new Set([...info.socketInodes, ...fresh])];
-    }
-    for (const i of info.socketInodes) inodePid.set(i, info.pid);
-  }
+  if (windowMs > 0) mapInodes(true);
   for (const s of sockets) {
     const pid = inodePid.get(s.inode);
     if (pid !== undefined) s.pid = pid;

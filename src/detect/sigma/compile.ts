@@ -1,7 +1,7 @@
 import type { Cond } from './condition.ts';
 import { ConditionError, identifiersOf, parseCondition } from './condition.ts';
 import type { FieldView } from './field-view.ts';
-import type { CompileOptions, FieldTest } from './modifiers.ts';
+import type { Atom, CompiledLeaf, CompileOptions, FieldTest } from './modifiers.ts';
 import { compileFieldTest, ModifierError } from './modifiers.ts';
 import type { DetectionRule } from './rule.ts';
 
@@ -12,17 +12,22 @@ import type { DetectionRule } from './rule.ts';
  */
 export class LeafTable {
   readonly #tests: FieldTest[] = [];
+  readonly #atoms: (Atom[] | undefined)[] = [];
+  readonly #fields: (string | null)[] = [];
   readonly #ids = new Map<string, number>();
   #stamp = new Uint32Array(64);
   #result = new Uint8Array(64);
   #gen = 0;
   #view: FieldView | undefined;
 
-  intern(key: string, make: () => FieldTest): number {
+  intern(key: string, field: string | null, make: () => CompiledLeaf): number {
     let id = this.#ids.get(key);
     if (id === undefined) {
       id = this.#tests.length;
-      this.#tests.push(make());
+      const leaf = make();
+      this.#tests.push(leaf.test);
+      this.#atoms.push(leaf.atoms);
+      this.#fields.push(field?.toLowerCase() ?? null);
       this.#ids.set(key, id);
       if (id >= this.#stamp.length) {
         const s = new Uint32Array(this.#stamp.length * 2);
@@ -34,6 +39,14 @@ export class LeafTable {
       }
     }
     return id;
+  }
+
+  /** The necessary literals of a leaf (see Atom), if it has them. */
+  atomsOf(id: number): Atom[] | undefined {
+    return this.#atoms[id];
+  }
+  fieldOf(id: number): string | null {
+    return this.#fields[id] ?? null;
   }
 
   get size(): number {
@@ -72,8 +85,12 @@ type Pred = () => boolean;
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Leaf ids at least one of which must hold for the detection to match (see Atom); null if unknown. */
+export type Cover = number[] | null;
+
 export interface CompiledDetection {
   test: Pred;
+  cover: Cover;
   /** Rule field names read (as written in the rule), to check a source has them. */
   fields: Set<string>;
 }
@@ -118,9 +135,21 @@ export function compileDetection(
   const used = new Set<string>();
   for (const c of conds) identifiersOf(c, used);
   const preds = new Map<string, Pred>();
+  const covers = new Map<string, Cover>();
+  const size = (c: Cover): number =>
+    c === null ? Number.POSITIVE_INFINITY : c.reduce((n, id) => n + (leaves.atomsOf(id)?.length ?? 0), 0);
+  const best = (cs: Cover[]): Cover => {
+    let b: Cover = null;
+    for (const c of cs) if (c !== null && size(c) < size(b)) b = c;
+    return b;
+  };
+  const union = (cs: Cover[]): Cover =>
+    cs.some((c) => c === null) ? null : [...new Set(cs.flat() as number[])];
   for (const name of used) {
     try {
-      preds.set(name, compileSearch(rule.detection[name], leaves, rename, opts, fields));
+      const searched = compileSearch(rule.detection[name], leaves, rename, opts, fields, best, union);
+      preds.set(name, searched.pred);
+      covers.set(name, searched.cover);
     } catch (e) {
       if (e instanceof ModifierError || e instanceof CompileError)
         throw new CompileError(`${name}: ${e.message}`, name);
@@ -145,7 +174,23 @@ export function compileDetection(
       }
     }
   };
-  return { test: anyOf(conds.map(build)), fields };
+  const coverOf = (c: Cond): Cover => {
+    switch (c.op) {
+      case 'id':
+        return covers.get(c.name) ?? null;
+      case 'not':
+        return null;
+      case 'and':
+        return best(c.args.map(coverOf));
+      case 'or':
+        return union(c.args.map(coverOf));
+      case 'of': {
+        const cs = c.names.map((n) => covers.get(n) ?? null);
+        return c.quantifier === 'all' ? best(cs) : union(cs);
+      }
+    }
+  };
+  return { test: anyOf(conds.map(build)), cover: union(conds.map(coverOf)), fields };
 }
 
 function compileSearch(
@@ -154,14 +199,17 @@ function compileSearch(
   rename: ReadonlyMap<string, string>,
   opts: CompileOptions,
   fields: Set<string>,
-): Pred {
-  const leaf = (field: string | null, mods: string[], values: unknown[]): Pred => {
+  best: (cs: Cover[]) => Cover,
+  union: (cs: Cover[]) => Cover,
+): { pred: Pred; cover: Cover } {
+  type Searched = { pred: Pred; cover: Cover };
+  const leaf = (field: string | null, mods: string[], values: unknown[]): Searched => {
     const key = JSON.stringify([field, mods, values]);
-    const id = leaves.intern(key, () => compileFieldTest(field, mods, values, opts));
-    return () => leaves.test(id);
+    const id = leaves.intern(key, field, () => compileFieldTest(field, mods, values, opts));
+    return { pred: () => leaves.test(id), cover: leaves.atomsOf(id) ? [id] : null };
   };
-  const mapPred = (m: Record<string, unknown>): Pred => {
-    const parts: Pred[] = [];
+  const mapPred = (m: Record<string, unknown>): Searched => {
+    const parts: Searched[] = [];
     for (const [k, v] of Object.entries(m)) {
       const [rawField, ...mods] = k.split('|');
       const f = rawField!.trim();
@@ -181,19 +229,18 @@ function compileSearch(
       parts.push(leaf(field, mods, values));
     }
     if (parts.length === 0) throw new CompileError('empty search identifier');
-    return allOf(parts);
+    return { pred: allOf(parts.map((p) => p.pred)), cover: best(parts.map((p) => p.cover)) };
   };
   if (isRecord(value)) return mapPred(value);
   if (Array.isArray(value)) {
     if (value.length === 0) throw new CompileError('empty search identifier');
     if (value.every((x) => !isRecord(x) && !Array.isArray(x))) return leaf(null, ['contains'], value);
-    return anyOf(
-      value.map((x) => {
-        if (isRecord(x)) return mapPred(x);
-        if (Array.isArray(x)) throw new CompileError('nested lists are not Sigma');
-        return leaf(null, ['contains'], [x]);
-      }),
-    );
+    const alts = value.map((x) => {
+      if (isRecord(x)) return mapPred(x);
+      if (Array.isArray(x)) throw new CompileError('nested lists are not Sigma');
+      return leaf(null, ['contains'], [x]);
+    });
+    return { pred: anyOf(alts.map((a) => a.pred)), cover: union(alts.map((a) => a.cover)) };
   }
   if (value === null || value === undefined) throw new CompileError('empty search identifier');
   return leaf(null, ['contains'], [value]);

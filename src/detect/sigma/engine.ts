@@ -2,12 +2,14 @@ import type { ParseIssue } from '../../core/errors.ts';
 import type { EcsEvent } from '../../core/event.ts';
 import type { Finding } from '../../core/finding.ts';
 import type { Detector } from '../../core/plugin.ts';
+import { AhoCorasick } from './aho-corasick.ts';
+import type { Cover } from './compile.ts';
 import { CompileError, compileDetection, LeafTable } from './compile.ts';
 import { aggregationToCorrelation, CorrelationState } from './correlation.ts';
 import type { FieldView } from './field-view.ts';
 import type { EventSource, LogsourceMap } from './logsource-map.ts';
 import { sourcesFor } from './logsource-map.ts';
-import type { CompileOptions } from './modifiers.ts';
+import type { Atom, CompileOptions } from './modifiers.ts';
 import type { CorrelationRule, DetectionRule, SigmaRule } from './rule.ts';
 import { findingFor } from './sigma-finding.ts';
 import { channelOf, eventIdOf, fieldViewOf } from './winlog-event.ts';
@@ -18,6 +20,28 @@ interface Variant {
   ruleIndex: number;
   where: [string, Set<string>][] | undefined;
   test: () => boolean;
+  cover: Cover;
+}
+
+interface AtomEntry {
+  op: Atom['op'];
+  length: number;
+  variants: number[];
+}
+
+/**
+ * The rules of one channel/event-id pair with their necessary literals per
+ * field in one automaton each: an event runs one scan per field and then
+ * evaluates only the rules one of whose literals it holds (plus the few
+ * rules without such literals).
+ */
+interface Bucket {
+  variants: Variant[];
+  always: Uint8Array;
+  alwaysList: number[];
+  fields: { field: string; ac: AhoCorasick; entries: AtomEntry[][] }[];
+  mark: Uint32Array;
+  gen: number;
 }
 
 export interface EngineStats {
@@ -61,7 +85,7 @@ export class SigmaEngine implements Detector<EcsEvent> {
   readonly #leaves = new LeafTable();
   /** `channel|eventid`, `channel|*` or `*|*` → variants. */
   readonly #index = new Map<string, Variant[]>();
-  readonly #byKey = new Map<string, Variant[]>();
+  readonly #byKey = new Map<string, Bucket>();
   readonly #correlation: CorrelationState;
   /** Rules that only feed correlations (`generate: false`) report nothing themselves. */
   readonly #silent = new Set<number>();
@@ -147,7 +171,7 @@ export class SigmaEngine implements Detector<EcsEvent> {
           new Set(vs.map((v) => v.toLowerCase())),
         ])
       : undefined;
-    return { rule, ruleIndex, where, test: compiled.test };
+    return { rule, ruleIndex, where, test: compiled.test, cover: compiled.cover };
   }
 
   #add(src: EventSource, v: Variant): void {
@@ -163,29 +187,113 @@ export class SigmaEngine implements Detector<EcsEvent> {
     }
   }
 
-  #variantsFor(channel: string, eventId: string): Variant[] {
+  #bucketFor(channel: string, eventId: string): Bucket {
     const key = `${channel}|${eventId}`;
-    let list = this.#byKey.get(key);
-    if (!list) {
-      list = [
+    let b = this.#byKey.get(key);
+    if (!b) {
+      b = this.#buildBucket([
         ...(this.#index.get(key) ?? []),
         ...(this.#index.get(`${channel}|*`) ?? []),
         ...(this.#index.get('*|*') ?? []),
-      ];
-      this.#byKey.set(key, list);
+      ]);
+      this.#byKey.set(key, b);
     }
-    return list;
+    return b;
+  }
+
+  #buildBucket(variants: Variant[]): Bucket {
+    const always = new Uint8Array(variants.length);
+    const perField = new Map<string, Map<string, Map<Atom['op'], Set<number>>>>();
+    variants.forEach((v, vi) => {
+      const fieldsOk = v.cover?.every((id) => this.#leaves.fieldOf(id) !== null && this.#leaves.atomsOf(id));
+      if (!v.cover || !fieldsOk) {
+        always[vi] = 1;
+        return;
+      }
+      for (const id of v.cover) {
+        const field = this.#leaves.fieldOf(id)!;
+        let texts = perField.get(field);
+        if (!texts) {
+          texts = new Map();
+          perField.set(field, texts);
+        }
+        for (const a of this.#leaves.atomsOf(id)!) {
+          let ops = texts.get(a.text);
+          if (!ops) {
+            ops = new Map();
+            texts.set(a.text, ops);
+          }
+          let set = ops.get(a.op);
+          if (!set) {
+            set = new Set();
+            ops.set(a.op, set);
+          }
+          set.add(vi);
+        }
+      }
+    });
+    const fields = [...perField].map(([field, texts]) => {
+      const patterns = [...texts.keys()];
+      return {
+        field,
+        ac: new AhoCorasick(patterns),
+        entries: patterns.map((p) =>
+          [...texts.get(p)!].map(([op, set]) => ({ op, length: p.length, variants: [...set] })),
+        ),
+      };
+    });
+    const alwaysList = variants.map((_, i) => i).filter((i) => always[i] === 1);
+    return { variants, always, alwaysList, fields, mark: new Uint32Array(variants.length), gen: 0 };
+  }
+
+  /** How many rules an event of this channel and id meets, and how many of them run without a literal prefilter. */
+  indexStats(channel: string, eventId: string): { rules: number; unfiltered: string[] } {
+    const b = this.#bucketFor(channel.toLowerCase(), eventId);
+    return {
+      rules: b.variants.length,
+      unfiltered: b.variants.filter((_, i) => b.always[i] === 1).map((v) => v.rule.title),
+    };
   }
 
   /** The rules that fire on one event (a rule that fits several sources fires once). */
   matchEvent(event: EcsEvent): RuleMatch[] {
-    const variants = this.#variantsFor(channelOf(event), eventIdOf(event));
+    const bucket = this.#bucketFor(channelOf(event), eventIdOf(event));
+    const variants = bucket.variants;
     if (variants.length === 0) return [];
     const view = fieldViewOf(event);
     this.#leaves.begin(view);
+    const gen = (bucket.gen = (bucket.gen + 1) >>> 0 || 1);
+    const mark = bucket.mark;
+    const candidates = [...bucket.alwaysList];
+    for (const f of bucket.fields) {
+      const value = view.lower(f.field);
+      if (value === undefined) continue;
+      const len = value.length;
+      f.ac.scan(value, (pid, start) => {
+        for (const e of f.entries[pid]!) {
+          const ok =
+            e.op === 'contains' ||
+            (e.op === 'prefix'
+              ? start === 0
+              : e.op === 'suffix'
+                ? start + e.length === len
+                : start === 0 && e.length === len);
+          if (!ok) continue;
+          for (const vi of e.variants)
+            if (mark[vi] !== gen) {
+              mark[vi] = gen;
+              candidates.push(vi);
+            }
+        }
+      });
+    }
+    if (candidates.length === 0) return [];
+    // Source order, so that a rule compiled for several sources is reported once and deterministically.
+    candidates.sort((a, b) => a - b);
     const out: RuleMatch[] = [];
     let last = -1;
-    for (const v of variants) {
+    for (const vi of candidates) {
+      const v = variants[vi]!;
       if (v.ruleIndex === last) continue;
       if (v.where && !v.where.every(([k, vs]) => vs.has(view.lower(k) ?? ''))) continue;
       if (!v.test()) continue;

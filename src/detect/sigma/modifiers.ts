@@ -38,6 +38,32 @@ export class ModifierError extends Error {}
 /** A test on one field (or on every field for keywords, `field === null`). */
 export type FieldTest = (view: FieldView) => boolean;
 
+/**
+ * A literal the field's lower-cased value must hold for the test to pass
+ * (a necessary condition, not always a sufficient one). The engine finds
+ * them with one multi-pattern scan per field to skip rules that cannot match.
+ */
+export interface Atom {
+  op: 'exact' | 'prefix' | 'suffix' | 'contains';
+  text: string;
+}
+
+export interface CompiledLeaf {
+  test: FieldTest;
+  /** When defined: if no atom holds, the test is false. */
+  atoms?: Atom[];
+}
+
+function atomOf(ps: readonly Piece[]): Atom | null {
+  const texts = ps.filter((p): p is Extract<Piece, { kind: 'text' }> => p.kind === 'text');
+  if (texts.length === 0) return null;
+  const longest = texts.reduce((a, b) => (b.text.length > a.text.length ? b : a)).text.toLowerCase();
+  if (ps.some((p) => p.kind === 'one') || texts.length > 1) return { op: 'contains', text: longest };
+  const lead = ps[0]?.kind === 'star';
+  const trail = ps.at(-1)?.kind === 'star';
+  return { op: lead && trail ? 'contains' : lead ? 'suffix' : trail ? 'prefix' : 'exact', text: longest };
+}
+
 export interface CompileOptions {
   /** Values for `expand` placeholders (`%name%`); unresolved placeholders never match. */
   placeholders?: ReadonlyMap<string, readonly string[]>;
@@ -137,7 +163,7 @@ export function compileFieldTest(
   modifiers: readonly string[],
   rawValues: readonly unknown[],
   opts: CompileOptions = {},
-): FieldTest {
+): CompiledLeaf {
   for (const m of modifiers) if (!MODIFIERS.has(m)) throw new ModifierError(`unknown modifier "${m}"`);
   const has = (m: string): boolean => modifiers.includes(m);
   const key = field?.toLowerCase() ?? null;
@@ -146,10 +172,11 @@ export function compileFieldTest(
   if (has('exists')) {
     if (key === null) throw new ModifierError('"exists" needs a field');
     const want = rawValues[0] === true || rawValues[0] === 'true' || rawValues[0] === 'yes';
-    return (view) => (view.get(key) !== undefined) === want;
+    return { test: (view) => (view.get(key) !== undefined) === want };
   }
 
   const tests: ValueTest[] = [];
+  const atoms: (Atom | null)[] = [];
   let matchNull = false;
   for (const rv of rawValues) {
     if (rv === null || rv === undefined) {
@@ -158,7 +185,9 @@ export function compileFieldTest(
     }
     const text = scalarText(rv);
     if (text === undefined) throw new ModifierError(`value ${JSON.stringify(rv)} is not a scalar`);
-    tests.push(...compileValue(text, modifiers, opts, cased));
+    const c = compileValue(text, modifiers, opts, cased);
+    tests.push(...c.tests);
+    atoms.push(...c.atoms);
   }
   const all = has('all');
   const neq = has('neq');
@@ -178,17 +207,21 @@ export function compileFieldTest(
     if (matchNull) throw new ModifierError('a keyword cannot be null');
     // Keywords search every value; with `all`, each keyword may be in a different field.
     if (all)
-      return (view) =>
-        tests.every((t) => {
-          for (const [, v] of view.entries()) if (t(v, v.toLowerCase(), view)) return true;
-          return false;
-        });
-    return (view) => {
-      for (const [, v] of view.entries()) if (onValue(v, v.toLowerCase(), view)) return true;
-      return false;
+      return {
+        test: (view) =>
+          tests.every((t) => {
+            for (const [k, v] of view.entries()) if (t(v, view.lower(k)!, view)) return true;
+            return false;
+          }),
+      };
+    return {
+      test: (view) => {
+        for (const [k, v] of view.entries()) if (onValue(v, view.lower(k)!, view)) return true;
+        return false;
+      },
     };
   }
-  return (view) => {
+  const test: FieldTest = (view) => {
     const raw = view.get(key);
     if (raw === undefined || raw === '') {
       if (matchNull) return true;
@@ -198,6 +231,14 @@ export function compileFieldTest(
     const hit = single ? single(raw, lower, view) : onValue(raw, lower, view);
     return neq ? !hit : hit;
   };
+  if (matchNull || neq || tests.length === 0) return { test };
+  const known = atoms.filter((a): a is Atom => a !== null);
+  if (all) {
+    // Every value must hold, so any one of them is a necessary literal: take the longest.
+    if (known.length === 0) return { test };
+    return { test, atoms: [known.reduce((a, b) => (b.text.length > a.text.length ? b : a))] };
+  }
+  return known.length === atoms.length ? { test, atoms: known } : { test };
 }
 
 function compileValue(
@@ -205,13 +246,14 @@ function compileValue(
   modifiers: readonly string[],
   opts: CompileOptions,
   cased: boolean,
-): ValueTest[] {
+): { tests: ValueTest[]; atoms: (Atom | null)[] } {
+  const opaque = (tests: ValueTest[]) => ({ tests, atoms: tests.map((): Atom | null => null) });
   const has = (m: string): boolean => modifiers.includes(m);
   if (has('re')) {
     const flags = new Set<string>();
     for (const f of ['i', 'm', 's']) if (has(f)) flags.add(f);
     const re = compileRegex(text, flags);
-    return [(raw) => re.test(raw)];
+    return opaque([(raw) => re.test(raw)]);
   }
   if (has('cidr')) {
     let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -220,7 +262,7 @@ function compileValue(
     } catch {
       throw new ModifierError(`invalid CIDR ${JSON.stringify(text)}`);
     }
-    return [
+    return opaque([
       (raw) => {
         if (!ipaddr.isValid(raw)) return false;
         let ip = ipaddr.parse(raw);
@@ -228,24 +270,24 @@ function compileValue(
           ip = (ip as ipaddr.IPv6).toIPv4Address();
         return ip.kind() === range[0].kind() && ip.match(range);
       },
-    ];
+    ]);
   }
   for (const cmp of ['lt', 'lte', 'gt', 'gte'] as const) {
     if (!has(cmp)) continue;
     const n = numberOf(text);
     if (n === undefined) throw new ModifierError(`"${cmp}" needs a number, got ${JSON.stringify(text)}`);
-    return [
+    return opaque([
       (raw) => {
         const v = numberOf(raw);
         if (v === undefined) return false;
         return cmp === 'lt' ? v < n : cmp === 'lte' ? v <= n : cmp === 'gt' ? v > n : v >= n;
       },
-    ];
+    ]);
   }
   if (has('fieldref')) {
     const other = text.toLowerCase();
     const mode = has('contains') ? 'c' : has('startswith') ? 's' : has('endswith') ? 'e' : '=';
-    return [
+    return opaque([
       (raw, lower, view) => {
         const o = cased ? view.get(other) : view.lower(other);
         if (o === undefined) return false;
@@ -258,14 +300,14 @@ function compileValue(
               ? v.endsWith(o)
               : v === o;
       },
-    ];
+    ]);
   }
 
   // String pipeline: placeholders, dash variants, encodings, then the match type.
   let strings: string[] = [text];
   if (has('expand')) {
     const expanded = expandPlaceholders(text, opts);
-    if (expanded === null) return [];
+    if (expanded === null) return { tests: [], atoms: [] };
     strings = expanded;
   }
   if (has('windash')) strings = strings.flatMap(windash);
@@ -298,11 +340,15 @@ function compileValue(
 
   const lead = has('contains') || has('endswith');
   const trail = has('contains') || has('startswith');
-  return pieces.map((ps) => {
+  const tests: ValueTest[] = [];
+  const atoms: (Atom | null)[] = [];
+  for (const ps of pieces) {
     const full: Piece[] = [...ps];
     if (lead && full[0]?.kind !== 'star') full.unshift({ kind: 'star' });
     if (trail && full.at(-1)?.kind !== 'star') full.push({ kind: 'star' });
     const t = compilePieces(full, cased);
-    return cased ? (raw: string) => t(raw) : (_raw: string, lower: string) => t(lower);
-  });
+    tests.push(cased ? (raw: string) => t(raw) : (_raw: string, lower: string) => t(lower));
+    atoms.push(atomOf(full));
+  }
+  return { tests, atoms };
 }

@@ -1,0 +1,85 @@
+/**
+ * Events/s of `deminer hunt` with every SigmaHQ Windows rule loaded, over the
+ * EVTX corpus, beside the parse-only time of libevtx's `evtxexport` on the same
+ * files in the same run. One core: run it alone (`taskset -c 0` if you like).
+ *
+ *   node --import tsx bench/hunt/hunt-bench.ts [EVTX_DIR] [RULES_DIR]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EcsEvent } from '../../src/core/event.ts';
+import { buildEngine } from '../../src/detect/sigma/index.ts';
+import { hunt } from '../../src/hunt/hunt.ts';
+import { walkInputs } from '../../src/hunt/walk.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const evtxDir = process.argv[2] ?? join(root, '../shared/corpora/evtx');
+const rulesDir = process.argv[3] ?? join(root, '../shared/corpora/sigma/rules/windows');
+if (!existsSync(evtxDir) || !existsSync(rulesDir)) {
+  console.error(`corpus not found (${evtxDir}, ${rulesDir})`);
+  process.exit(2);
+}
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+let c = cpu();
+const build = buildEngine({ ruleDirs: [rulesDir] });
+const compileMs = cpu() - c;
+const s = build.engine.stats;
+console.log(
+  `rules: ${s.runnable} runnable of ${s.rules} (${s.unmapped} unmapped log sources), ${s.leafTests} distinct field tests; load+compile ${Math.round(compileMs)} ms CPU`,
+);
+
+// Warm-up pass so that every bucket is built and the JIT has seen the code.
+await hunt({ paths: [evtxDir], detectors: [build.engine] });
+
+c = cpu();
+const parsed = await hunt({ paths: [evtxDir], detectors: [] });
+const parseMs = cpu() - c;
+
+const events: EcsEvent[] = [];
+const collector = { id: 'collect', description: '', detect: (e: EcsEvent) => (events.push(e), []) };
+await hunt({ paths: [evtxDir], detectors: [collector] });
+
+// Best of three: the pass is short, and other processes and GC make single passes noisy.
+let engineMs = Number.POSITIVE_INFINITY;
+let findings = 0;
+for (let k = 0; k < 3; k++) {
+  c = cpu();
+  findings = 0;
+  for (const e of events) findings += build.engine.detect(e).length;
+  engineMs = Math.min(engineMs, cpu() - c);
+}
+
+c = cpu();
+const full = await hunt({ paths: [evtxDir], detectors: [build.engine] });
+const huntMs = cpu() - c;
+
+const { files } = await walkInputs([evtxDir]);
+const evtxFiles = files.filter((f) => f.path.endsWith('.evtx')).map((f) => f.path);
+let refMs = Number.NaN;
+const probe = spawnSync('evtxexport', ['-h'], { encoding: 'utf8' });
+if (probe.error === undefined) {
+  const t = performance.now();
+  for (const f of evtxFiles) spawnSync('evtxexport', ['-f', 'xml', f], { stdio: 'ignore' });
+  refMs = performance.now() - t;
+}
+
+const n = parsed.stats.events;
+const rate = (ms: number): string => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
+console.log(
+  `events: ${n} in ${evtxFiles.length} EVTX files; findings: ${full.findings.length} (engine-only pass: ${findings})`,
+);
+console.log(`deminer parse only (EVTX → events):       ${Math.round(parseMs)} ms CPU  ${rate(parseMs)}`);
+console.log(`deminer Sigma engine only (events in RAM): ${Math.round(engineMs)} ms CPU  ${rate(engineMs)}`);
+console.log(`deminer hunt (parse + all rules):         ${Math.round(huntMs)} ms CPU  ${rate(huntMs)}`);
+if (Number.isNaN(refMs))
+  console.log('evtxexport not installed (apt-get install libevtx-utils): no reference figure');
+else {
+  console.log(`evtxexport -f xml, parse only:            ${Math.round(refMs)} ms wall ${rate(refMs)}`);
+  console.log(`ratio hunt / evtxexport time: ${(huntMs / refMs).toFixed(2)}`);
+}

@@ -42,7 +42,14 @@ const parsed = await hunt({ paths: [evtxDir], detectors: [] });
 const parseMs = cpu() - c;
 
 const events: EcsEvent[] = [];
-const collector = { id: 'collect', description: '', detect: (e: EcsEvent) => (events.push(e), []) };
+const collector = {
+  id: 'collect',
+  description: '',
+  detect: (e: EcsEvent) => {
+    events.push(e);
+    return [];
+  },
+};
 await hunt({ paths: [evtxDir], detectors: [collector] });
 
 // Best of three: the pass is short, and other processes and GC make single passes noisy.

@@ -262,7 +262,8 @@ export class SigmaEngine implements Detector<EcsEvent> {
     if (variants.length === 0) return [];
     const view = fieldViewOf(event);
     this.#leaves.begin(view);
-    const gen = (bucket.gen = (bucket.gen + 1) >>> 0 || 1);
+    bucket.gen = (bucket.gen + 1) >>> 0 || 1;
+    const gen = bucket.gen;
     const mark = bucket.mark;
     const candidates = [...bucket.alwaysList];
     for (const f of bucket.fields) {

@@ -5,14 +5,14 @@
  * Layout of the weight vector:
  *   [0, DENSE)                     shape features (length buckets, ratios, runs)
  *   then 1-, 2- and 3-grams        exact, over a 40-symbol alphabet with `^`/`$` boundaries
- *   then 4- and 5-grams            hashed into 2^HASH_BITS buckets
+ *   then 4-grams                   hashed into 2^HASH_BITS buckets
  * Exact low orders keep common grams collision-free; hashing bounds the file size.
  */
 
 const ALPHABET = 40;
 const BOUNDARY = 0;
 export const DENSE = 48;
-export const HASH_BITS = 18;
+export const HASH_BITS = 17;
 const OFF1 = DENSE;
 const OFF2 = OFF1 + ALPHABET;
 const OFF3 = OFF2 + ALPHABET * ALPHABET;
@@ -22,7 +22,7 @@ export const FEATURE_COUNT = OFF_HASH + (1 << HASH_BITS);
 /** Labels longer than this are cut: DNS allows 63 per label, the rest is noise. */
 export const MAX_LABEL = 253;
 /** Upper bound on pairs written for one label. */
-export const MAX_PAIRS = DENSE + 5 * (MAX_LABEL + 2);
+export const MAX_PAIRS = DENSE + 4 * (MAX_LABEL + 2);
 
 const CODE = new Uint8Array(128).fill(39);
 for (let c = 97; c <= 122; c++) CODE[c] = c - 96; // a-z → 1..26
@@ -37,6 +37,12 @@ const HEX = new Uint8Array(ALPHABET);
 for (const ch of '0123456789abcdef') HEX[CODE[ch.charCodeAt(0)]!] = 1;
 
 const codes = new Uint8Array(MAX_LABEL + 2);
+const KLOGK = new Float64Array(MAX_LABEL + 1);
+const LOG2 = new Float64Array(MAX_LABEL + 1);
+for (let i = 1; i <= MAX_LABEL; i++) {
+  KLOGK[i] = i * Math.log2(i);
+  LOG2[i] = Math.log2(i);
+}
 const counts = new Uint16Array(ALPHABET);
 
 function lengthBucket(n: number): number {
@@ -116,37 +122,48 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
   }
   codes[n + 1] = BOUNDARY;
 
-  let entropy = 0;
+  // H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
+  let klogk = 0;
   let unique = 0;
   for (let c = 1; c < ALPHABET; c++) {
     const k = counts[c]!;
     if (k === 0) continue;
     unique++;
-    const p = k / n;
-    entropy -= p * Math.log2(p);
+    klogk += KLOGK[k]!;
   }
+  const entropy = LOG2[n]! - klogk / n;
 
   let k = 0;
-  const put = (i: number, v: number): void => {
-    idx[k] = i;
-    val[k] = v;
-    k++;
-  };
-  put(lengthBucket(n), 1);
-  put(24, digits / n);
-  put(25, letters > 0 ? vowels / letters : 0);
-  put(26, Math.min(hyphens, 4) / 4);
-  put(27, Math.min(maxConsRun, 12) / 8);
-  put(28, Math.min(maxDigRun, 12) / 8);
-  put(29, unique / n);
-  put(30, entropy / 4.5);
-  put(31, transitions / n);
-  put(32, digits === n ? 1 : 0);
-  put(33, isDigit(codes[1]!) ? 1 : 0);
-  put(34, hex === n && n >= 8 && digits > 0 ? 1 : 0);
-  put(35, Math.min(n, 64) / 32);
-  put(36, Math.min(maxVowRun, 6) / 4);
-  put(37, rare / n);
+  idx[k] = lengthBucket(n);
+  val[k++] = 1;
+  idx[k] = 24;
+  val[k++] = digits / n;
+  idx[k] = 25;
+  val[k++] = letters > 0 ? vowels / letters : 0;
+  idx[k] = 26;
+  val[k++] = Math.min(hyphens, 4) / 4;
+  idx[k] = 27;
+  val[k++] = Math.min(maxConsRun, 12) / 8;
+  idx[k] = 28;
+  val[k++] = Math.min(maxDigRun, 12) / 8;
+  idx[k] = 29;
+  val[k++] = unique / n;
+  idx[k] = 30;
+  val[k++] = entropy / 4.5;
+  idx[k] = 31;
+  val[k++] = transitions / n;
+  idx[k] = 32;
+  val[k++] = digits === n ? 1 : 0;
+  idx[k] = 33;
+  val[k++] = isDigit(codes[1]!) ? 1 : 0;
+  idx[k] = 34;
+  val[k++] = hex === n && n >= 8 && digits > 0 ? 1 : 0;
+  idx[k] = 35;
+  val[k++] = Math.min(n, 64) / 32;
+  idx[k] = 36;
+  val[k++] = Math.min(maxVowRun, 6) / 4;
+  idx[k] = 37;
+  val[k++] = rare / n;
 
   // Surprise under the benign trigram model: the family-independent signal.
   let sum = 0;
@@ -161,31 +178,38 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
     if (lp < -7) rare7++;
     if (lp < -10) rare10++;
   }
-  put(38, sum / (n + 1) / -8);
-  put(39, Math.max(min, -24) / -16);
-  put(40, rare7 / (n + 1));
-  put(41, Math.max(sum, -160) / -64);
-  put(42, rare10 / (n + 1));
+  idx[k] = 38;
+  val[k++] = sum / (n + 1) / -8;
+  idx[k] = 39;
+  val[k++] = Math.max(min, -24) / -16;
+  idx[k] = 40;
+  val[k++] = rare7 / (n + 1);
+  idx[k] = 41;
+  val[k++] = Math.max(sum, -160) / -64;
+  idx[k] = 42;
+  val[k++] = rare10 / (n + 1);
 
   // Grams are weighted so that a label's gram total does not grow with its length.
   const g = 1 / Math.sqrt(n + 1);
   const last = n + 1;
   for (let i = 0; i <= last; i++) {
     const c0 = codes[i]!;
-    if (i >= 1 && i <= n) put(OFF1 + c0, g);
+    if (i >= 1 && i <= n) {
+      idx[k] = OFF1 + c0;
+      val[k++] = g;
+    }
     if (i + 1 > last) continue;
     const c1 = codes[i + 1]!;
-    put(OFF2 + c0 * ALPHABET + c1, g);
+    idx[k] = OFF2 + c0 * ALPHABET + c1;
+    val[k++] = g;
     if (i + 2 > last) continue;
-    const c2 = codes[i + 2]!;
-    const tri = (c0 * ALPHABET + c1) * ALPHABET + c2;
-    put(OFF3 + tri, g);
+    const tri = (c0 * ALPHABET + c1) * ALPHABET + codes[i + 2]!;
+    idx[k] = OFF3 + tri;
+    val[k++] = g;
     if (i + 3 > last) continue;
-    const c3 = codes[i + 3]!;
-    const four = tri * ALPHABET + c3;
-    put(OFF_HASH + (mix(four, 4) & HASH_MASK), g);
-    if (i + 4 > last) continue;
-    put(OFF_HASH + (mix(four * ALPHABET + codes[i + 4]!, 5) & HASH_MASK), g);
+    const four = tri * ALPHABET + codes[i + 3]!;
+    idx[k] = OFF_HASH + (mix(four) & HASH_MASK);
+    val[k++] = g;
   }
   return k;
 }
@@ -201,9 +225,9 @@ export function encodeLabel(label: string): Uint8Array {
   return out;
 }
 
-/** Integer hash (murmur3 finaliser) with the gram order as seed. */
-function mix(x: number, order: number): number {
-  let h = (x ^ (order * 0x9e3779b9)) | 0;
+/** Integer hash (murmur3 finaliser). */
+function mix(x: number): number {
+  let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

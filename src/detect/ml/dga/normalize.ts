@@ -59,7 +59,10 @@ function registrableLabel(name: string, dynamicDns: SuffixSet): string {
   const last = name.lastIndexOf('.');
   if (last < 0) return name;
   const prev = name.lastIndexOf('.', last - 1);
-  if (prev >= 0) {
+  // Two labels: the first one is the answer whether or not the whole name is a
+  // public suffix (`co.uk` falls back to `co` below), so the suffix lookup is skipped.
+  if (prev < 0) return name.slice(0, last);
+  {
     // Dynamic-DNS providers are two or three labels deep (`ddns.net`, `dyn.example.co.uk` is rare).
     const prev2 = name.lastIndexOf('.', prev - 1);
     if (dynamicDns.has(name.slice(prev + 1))) return labelBefore(name, prev);

@@ -86,7 +86,7 @@ export async function* analyzeNetworkFile(
     : (e: NetEvent) => detector.observe(e);
   if (kind === 'pcap' || kind === 'pcapng') {
     yield* analyzeCaptureStream(
-      createReadStream(path, { highWaterMark: 1 << 20 }),
+      createReadStream(path, { highWaterMark: 4 << 20 }),
       path,
       detector,
       lists,

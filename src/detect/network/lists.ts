@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 /** The shipped network lists (data/network/*.json, each with its provenance). */
 export interface NetworkLists {
   poolPorts: ReadonlySet<number>;
-  poolDomains: readonly string[];
+  poolDomains: ReadonlySet<string>;
   minerAgents: RegExp;
   p2pPorts: ReadonlyMap<number, string>;
 }
@@ -23,7 +23,7 @@ export function networkLists(): NetworkLists {
   const esc = agents.agents.map((a) => a.replace(/[.*+?^${}()|[\]-]/g, '\\$&'));
   cached = {
     poolPorts: new Set(ports.ports),
-    poolDomains: domains.domains.map((d) => d.toLowerCase()),
+    poolDomains: new Set(domains.domains.map((d) => d.toLowerCase())),
     minerAgents: new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?:$|[^a-z0-9])`, 'i'),
     p2pPorts: new Map(Object.entries(p2p.ports).map(([k, v]) => [Number(k), v])),
   };
@@ -32,7 +32,13 @@ export function networkLists(): NetworkLists {
 
 /** The list entry a name falls under (itself or a parent domain), if any. */
 export function poolDomainOf(name: string, lists: NetworkLists): string | undefined {
-  const n = name.toLowerCase().replace(/\.$/, '');
-  for (const d of lists.poolDomains) if (n === d || n.endsWith(`.${d}`)) return d;
-  return undefined;
+  let n = name.toLowerCase();
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  // Walk up the labels: one set lookup per label instead of a scan of the list.
+  for (let i = -1; ; ) {
+    const d = n.slice(i + 1);
+    if (lists.poolDomains.has(d)) return d;
+    i = n.indexOf('.', i + 1);
+    if (i < 0) return undefined;
+  }
 }

@@ -135,6 +135,8 @@ export class NetworkDetector implements Detector<NetEvent> {
   private readonly pdns = new Map<string, string>();
   private readonly rate = new Map<string, number[]>();
   private readonly scored = new Map<string, number>();
+  /** Pool-list verdict per name ('' for none): busy resolvers repeat the same few names. */
+  private readonly pools = new Map<string, string>();
 
   constructor(opts: NetworkDetectorOptions) {
     this.lists = opts.lists;
@@ -310,7 +312,12 @@ export class NetworkDetector implements Detector<NetEvent> {
   }
 
   private checkName(e: NetEvent, name: string, via: 'dns' | 'tls' | 'http', host: string): void {
-    const pool = poolDomainOf(name, this.lists);
+    let pool = this.pools.get(name);
+    if (pool === undefined) {
+      pool = poolDomainOf(name, this.lists) ?? '';
+      if (this.pools.size > 200_000) this.pools.clear();
+      this.pools.set(name, pool);
+    }
     if (pool) {
       this.hit(
         e,

@@ -71,8 +71,14 @@ async function live(opts: SniffOptions, take: (x: Finding | ParseIssue) => void)
   const child = spawn('tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
+  let announced = false;
   child.stderr.on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
+    // tcpdump says "listening on …" once the interface is open: tell the user (and scripts) we are live.
+    if (!announced && stderr.includes('listening on')) {
+      announced = true;
+      process.stderr.write(`deminer: capturing on ${iface}\n`);
+    }
   });
   const spawnError = new Promise<Error | undefined>((resolve) => {
     child.once('error', (e) => resolve(e));

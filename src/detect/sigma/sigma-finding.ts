@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { EcsEndpoint, EcsEvent, EcsProcess } from '../../core/event.ts';
 import type { Finding } from '../../core/finding.ts';
 import { makeFinding } from '../../core/finding.ts';
@@ -8,6 +9,8 @@ import { techniquesOf } from './rule.ts';
 import { isWinlogEvent } from './winlog-event.ts';
 
 const MAX_EVIDENCE_VALUE = 2000;
+/** Rule files shipped with deminer are named relative to the package, so findings carry no install path. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function basename(p: string): string {
   const i = Math.max(p.lastIndexOf('\\'), p.lastIndexOf('/'));
@@ -91,7 +94,8 @@ export function hostOf(e: EcsEvent, view?: FieldView): string {
 }
 
 export function sigmaRuleEvidence(rule: SigmaRule): Record<string, unknown> {
-  const s: Record<string, unknown> = { id: rule.id, title: rule.title, file: rule.file };
+  const file = rule.file.startsWith(PACKAGE_ROOT) ? rule.file.slice(PACKAGE_ROOT.length) : rule.file;
+  const s: Record<string, unknown> = { id: rule.id, title: rule.title, file };
   if (rule.level) s['level'] = rule.level;
   if (rule.status) s['status'] = rule.status;
   if (rule.author) s['author'] = rule.author;

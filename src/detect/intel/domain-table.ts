@@ -1,3 +1,5 @@
+import { U32Map } from './u32-map.ts';
+
 /**
  * Hashed label-suffix map. A name is looked up by walking it from the right:
  * the hash of every suffix that starts at a label boundary is extended one
@@ -7,6 +9,12 @@
  */
 export class DomainTable {
   private names: string[] = [];
+  /**
+   * Hashes of the last two labels of every key. Keys have at least two
+   * labels, so a name whose last two labels are not here cannot match, and
+   * the walk stops before the rest of the name (most misses).
+   */
+  private readonly tails = new U32Map();
   private hashes: Int32Array;
   private slots: Int32Array;
   private vals: Int32Array;
@@ -41,6 +49,7 @@ export class DomainTable {
       i = (i + 1) & this.mask;
     }
     this.names.push(name);
+    this.tails.set(hashName(name, name.length, tailStart(name)) >>> 0, 1);
     this.slots[i] = this.names.length;
     this.hashes[i] = h;
     this.vals[i] = value;
@@ -55,51 +64,52 @@ export class DomainTable {
   }
 
   /**
-   * Calls `fn(value, start)` for the name itself and every parent domain
-   * that is in the table, most specific first. Stops when `fn` returns true.
+   * Writes the values of every listed suffix of `name` into `out`, most
+   * specific first, and returns how many; allocates nothing.
    */
-  forEachSuffix(name: string, fn: (value: number, start: number) => boolean | undefined): void {
+  suffixValues(name: string, out: Int32Array): number {
+    if (this.names.length === 0) return 0;
     let end = name.length;
     if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
-    // Collect hits right-to-left, then report the most specific first.
     let h = FNV_OFFSET;
-    let found0 = -1;
-    let found0Start = 0;
-    let extra: number[] | undefined;
+    let n = 0;
+    let labels = 0;
+    for (let i = end - 1; i >= 0 && n < out.length; i--) {
+      let c = name.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      h = Math.imul(h ^ c, FNV_PRIME);
+      if (i === 0 || name.charCodeAt(i - 1) === 46) {
+        if (++labels < 2) continue;
+        if (labels === 2 && this.tails.get(h >>> 0) < 0) return 0;
+        const v = this.probe(h, name, i, end);
+        if (v >= 0) out[n++] = v;
+      }
+    }
+    // Found shortest first; reverse so the most specific comes first.
+    for (let a = 0, b = n - 1; a < b; a++, b--) {
+      const t = out[a]!;
+      out[a] = out[b]!;
+      out[b] = t;
+    }
+    return n;
+  }
+
+  /** True when the name or one of its parents is in the table; allocates nothing. */
+  hasSuffix(name: string): boolean {
+    if (this.names.length === 0) return false;
+    let end = name.length;
+    if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
+    let h = FNV_OFFSET;
+    let labels = 0;
     for (let i = end - 1; i >= 0; i--) {
       let c = name.charCodeAt(i);
       if (c >= 65 && c <= 90) c += 32;
       h = Math.imul(h ^ c, FNV_PRIME);
       if (i === 0 || name.charCodeAt(i - 1) === 46) {
-        const v = this.probe(h, name, i, end);
-        if (v >= 0) {
-          if (found0 < 0) {
-            found0 = v;
-            found0Start = i;
-          } else {
-            extra ??= [];
-            extra.push(found0, found0Start);
-            found0 = v;
-            found0Start = i;
-          }
-        }
+        if (++labels < 2) continue;
+        if (labels === 2 && this.tails.get(h >>> 0) < 0) return false;
+        if (this.probe(h, name, i, end) >= 0) return true;
       }
-    }
-    if (found0 < 0) return;
-    if (fn(found0, found0Start)) return;
-    if (extra) for (let k = extra.length - 2; k >= 0; k -= 2) if (fn(extra[k]!, extra[k + 1]!)) return;
-  }
-
-  /** True when the name or one of its parents is in the table; allocates nothing. */
-  hasSuffix(name: string): boolean {
-    let end = name.length;
-    if (end > 0 && name.charCodeAt(end - 1) === 46) end--;
-    let h = FNV_OFFSET;
-    for (let i = end - 1; i >= 0; i--) {
-      let c = name.charCodeAt(i);
-      if (c >= 65 && c <= 90) c += 32;
-      h = Math.imul(h ^ c, FNV_PRIME);
-      if ((i === 0 || name.charCodeAt(i - 1) === 46) && this.probe(h, name, i, end) >= 0) return true;
     }
     return false;
   }
@@ -146,15 +156,21 @@ export class DomainTable {
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
-/** FNV-1a over the characters from the right, case-folded: the walk in `forEachSuffix` reproduces it. */
-export function hashName(name: string, end = name.length): number {
+/** FNV-1a over the characters from the right, case-folded: the walk in `suffixValues` reproduces it. */
+export function hashName(name: string, end = name.length, start = 0): number {
   let h = FNV_OFFSET;
-  for (let i = end - 1; i >= 0; i--) {
+  for (let i = end - 1; i >= start; i--) {
     let c = name.charCodeAt(i);
     if (c >= 65 && c <= 90) c += 32;
     h = Math.imul(h ^ c, FNV_PRIME);
   }
   return h;
+}
+
+/** Start of the last two labels of a lower-case key. */
+function tailStart(name: string): number {
+  const last = name.lastIndexOf('.');
+  return last <= 0 ? 0 : name.lastIndexOf('.', last - 1) + 1;
 }
 
 function sameFolded(key: string, name: string, start: number): boolean {

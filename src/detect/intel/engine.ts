@@ -44,11 +44,12 @@ export class IntelEngine {
   ) {}
 
   matchDomain(name: string): IntelVerdict {
-    const hit = this.feeds.hasDomain(name);
+    const n = this.feeds.domainHeads(name, this.heads);
     const allowHit = this.allow.hasDomain(name);
-    if (!hit && !allowHit) return NO_MATCH;
+    if (n === 0 && !allowHit) return NO_MATCH;
+    if (n === 1 && !allowHit) return this.single(this.heads[0]!);
     return this.verdict(
-      hit ? this.domainMatches(this.feeds, name) : [],
+      n > 0 ? this.domainMatches(this.feeds, name) : [],
       allowHit ? this.domainMatches(this.allow, name) : [],
     );
   }
@@ -80,6 +81,10 @@ export class IntelEngine {
     const p = this.passiveDnsStore.size > 0 ? this.passiveDnsStore.matchV4(ip, this.now()) : undefined;
     const allowHit = this.allow.hasV4(ip);
     if (!hit && !p && !allowHit) return NO_MATCH;
+    if (!p && !allowHit) {
+      const head = this.feeds.singleV4Head(ip);
+      if (head >= 0) return this.single(head);
+    }
     const found: IntelMatch[] = [];
     if (hit) this.feeds.eachV4(ip, (head) => this.collect(this.feeds, head, found));
     if (p) found.push(p);
@@ -104,9 +109,8 @@ export class IntelEngine {
     if (head < 0) return base;
     const found: IntelMatch[] = [];
     const r = this.feeds.records;
-    const now = this.now();
     for (let id = head; id >= 0; id = r.next.get(id))
-      if (r.portOf(id) === port && r.isLive(id, now)) found.push(r.toMatch(id));
+      if (r.portOf(id) === port && r.isLive(id, this.now())) found.push(r.toMatch(id));
     if (found.length === 0) return base;
     return this.verdict([...found, ...base.matches], base.allowedBy ?? []);
   }
@@ -237,16 +241,40 @@ export class IntelEngine {
     };
   }
 
+  private readonly heads = new Int32Array(128);
+  private readonly verdicts = new Map<number, IntelVerdict>();
+
+  /**
+   * The verdict for one feed chain and no allow entry, cached per chain when
+   * nothing in it expires: repeated hits on the same pool allocate nothing.
+   */
+  private single(head: number): IntelVerdict {
+    const cached = this.verdicts.get(head);
+    if (cached) return cached;
+    const r = this.feeds.records;
+    let expires = false;
+    for (let id = head; id >= 0; id = r.next.get(id)) if (r.expiresAt(id) !== 0) expires = true;
+    const matches: IntelMatch[] = [];
+    this.collect(this.feeds, head, matches);
+    const v = this.verdict(matches, []);
+    if (!expires) this.verdicts.set(head, Object.freeze({ ...v, matches: Object.freeze(matches) }));
+    return v;
+  }
+
   private domainMatches(index: IndicatorIndex, name: string): IntelMatch[] {
     const out: IntelMatch[] = [];
-    index.eachDomain(name, (head) => this.collect(index, head, out));
+    const n = index.domainHeads(name, this.heads);
+    for (let i = 0; i < n; i++) this.collect(index, this.heads[i]!, out);
     return out;
   }
 
   private collect(index: IndicatorIndex, head: number, out: IntelMatch[]): void {
     const r = index.records;
-    const now = this.now();
-    for (let id = head; id >= 0; id = r.next.get(id)) if (r.isLive(id, now)) out.push(r.toMatch(id));
+    // Most indicators never expire: read the clock only for those that do.
+    for (let id = head; id >= 0; id = r.next.get(id)) {
+      const e = r.expiresAt(id);
+      if (e === 0 || e > this.now()) out.push(r.toMatch(id));
+    }
   }
 
   private verdict(matches: IntelMatch[], allowedBy: readonly IntelMatch[]): IntelVerdict {

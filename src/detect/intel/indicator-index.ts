@@ -123,12 +123,9 @@ export class IndicatorIndex {
     return id;
   }
 
-  /** Chain head for the most specific domain suffix, calling `fn` per suffix hit. */
-  eachDomain(name: string, fn: (head: number) => void): void {
-    this.domains.forEachSuffix(name, (head) => {
-      fn(head);
-      return false;
-    });
+  /** Chain heads of every listed suffix of `name`, most specific first, into `out`; returns the count. */
+  domainHeads(name: string, out: Int32Array): number {
+    return this.domains.suffixValues(name, out);
   }
 
   hasDomain(name: string): boolean {
@@ -143,6 +140,21 @@ export class IndicatorIndex {
       const head = this.v4.get(len)!.get((ip & maskV4(len)) >>> 0);
       if (head >= 0) fn(head);
     }
+  }
+
+  /** The chain head when exactly one prefix contains `ip`, else -1. */
+  singleV4Head(ip: number): number {
+    const lens = this.v4Lens;
+    let found = -1;
+    for (let i = 0; i < lens.length; i++) {
+      const len = lens[i]!;
+      const head = this.v4.get(len)!.get((ip & maskV4(len)) >>> 0);
+      if (head >= 0) {
+        if (found >= 0) return -1;
+        found = head;
+      }
+    }
+    return found;
   }
 
   hasV4(ip: number): boolean {

@@ -17,6 +17,7 @@ export class RecordStore {
   /** Port of ip-port records, -1 otherwise. */
   private ports = new Int32Array(1024);
   readonly next = new ChainArray();
+  private readonly matchCache = new Map<number, IntelMatch>();
   private readonly sourceNames: string[] = [];
   private readonly sourceIds = new Map<string, number>();
 
@@ -41,6 +42,7 @@ export class RecordStore {
 
   /** Same key and source seen again: keep the higher confidence and the wider time span. */
   merge(id: number, ind: Indicator): void {
+    this.matchCache.delete(id);
     this.confidences[id] = Math.max(this.confidences[id]!, Math.round(ind.confidence));
     const fs = ind.firstSeen ?? 0;
     if (fs && (!this.firstSeen[id] || fs < this.firstSeen[id]!)) this.firstSeen[id] = fs;
@@ -85,7 +87,10 @@ export class RecordStore {
     return e === 0 || e > now;
   }
 
+  /** Frozen and cached per record: repeated hits on a pool allocate no new match objects. */
   toMatch(id: number): IntelMatch {
+    const cached = this.matchCache.get(id);
+    if (cached) return cached;
     const m: IntelMatch = {
       indicator: this.values[id]!,
       type: this.typeOf(id),
@@ -95,6 +100,7 @@ export class RecordStore {
     if (this.firstSeen[id]) m.firstSeen = new Date(this.firstSeen[id]!).toISOString();
     if (this.lastSeen[id]) m.lastSeen = new Date(this.lastSeen[id]!).toISOString();
     if (this.expiry[id]) m.expires = new Date(this.expiry[id]!).toISOString();
+    this.matchCache.set(id, Object.freeze(m));
     return m;
   }
 

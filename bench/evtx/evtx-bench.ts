@@ -61,7 +61,7 @@ function buildInput(files: string[], repeat: number): Uint8Array {
   dv.setUint32(120, 0, true);
   dv.setUint32(124, crc32(out.subarray(0, 120)), true);
   for (let r = 0; r < repeat; r++)
-    chunks.forEach((c, i) => out.set(c, HEADER + (r * chunks.length + i) * CHUNK));
+    for (const [i, c] of chunks.entries()) out.set(c, HEADER + (r * chunks.length + i) * CHUNK);
   return out;
 }
 

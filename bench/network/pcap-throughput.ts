@@ -45,7 +45,11 @@ try {
   const t0 = performance.now();
   let findings = 0;
   let seen = 0;
-  for await (const x of analyzeNetworkFile(big, { onStats: (s) => (seen = s.packets) }))
+  for await (const x of analyzeNetworkFile(big, {
+    onStats: (s) => {
+      seen = s.packets;
+    },
+  }))
     if ('rule' in x) findings++;
   const ours = (performance.now() - t0) / 1000;
   clearInterval(sampler);

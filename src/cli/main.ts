@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { packagePath } from '../core/paths.ts';
 import { EXIT, makeRunner, type RegisterCommand, reportError } from './command.ts';
 import { registerDga } from './dga.ts';
 import { registerEvtx } from './evtx.ts';
@@ -10,7 +11,14 @@ import { registerSniff } from './sniff.ts';
 /**
  * The command registry: one file per command under src/cli/, one line here.
  */
-const COMMANDS: RegisterCommand[] = [registerScan, registerDga, registerEvtx, registerHunt, registerIntel, registerSniff];
+const COMMANDS: RegisterCommand[] = [
+  registerScan,
+  registerDga,
+  registerEvtx,
+  registerHunt,
+  registerIntel,
+  registerSniff,
+];
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
@@ -46,8 +54,6 @@ function overrideExit(commands: readonly Command[]): void {
 
 async function packageVersion(): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
+  const pkg = JSON.parse(await readFile(packagePath('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }

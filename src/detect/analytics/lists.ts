@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dataPath } from '../../core/paths.ts';
 
 /** The shipped data lists under data/host/, loaded once. */
-const dataDir = new URL('../../../data/host/', import.meta.url);
-
 function load<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(name, dataDir), 'utf8')) as T;
+  return JSON.parse(readFileSync(dataPath('host', name), 'utf8')) as T;
 }
 
 export interface HostLists {

@@ -7,8 +7,9 @@ import type { LabelledName } from './corpus.ts';
 export const FAMILY_CAP = 4000;
 
 /**
- * Each family contributes at most `cap` seeded-sampled labels; the two classes
- * get equal total weight.
+ * Each family contributes at most `cap` seeded-sampled labels and the same
+ * total weight, whatever its size: unseen families resemble the many small
+ * families more than the few big lists. The two classes get equal total weight.
  */
 export function buildExamples(
   families: ReadonlyMap<string, readonly LabelledName[]>,
@@ -17,14 +18,17 @@ export function buildExamples(
   cap: number = FAMILY_CAP,
 ): TrainingExample[] {
   const random = seededRandom(seed);
-  const dga: string[] = [];
+  const dga: { label: string; w: number }[] = [];
   for (const [, names] of families) {
-    for (const n of shuffled(names, random).slice(0, cap)) dga.push(n.label);
+    const picked = shuffled(names, random).slice(0, cap);
+    const w = 1 / picked.length;
+    for (const n of picked) dga.push({ label: n.label, w });
   }
-  const dgaWeight = benign.length / Math.max(1, dga.length);
+  const total = dga.reduce((a, d) => a + d.w, 0);
+  const scale = benign.length / Math.max(1e-9, total);
   return [
     ...benign.map((label): TrainingExample => ({ label, y: 0, weight: 1 })),
-    ...dga.map((label): TrainingExample => ({ label, y: 1, weight: dgaWeight })),
+    ...dga.map((d): TrainingExample => ({ label: d.label, y: 1, weight: d.w * scale })),
   ];
 }
 

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readWinlogJson, sniffWinlogJson } from './index.ts';
+
+const dumper = (id: number) => ({
+  Event: {
+    System: {
+      Provider: { '#attributes': { Name: 'Microsoft-Windows-Sysmon' } },
+      EventID: 1,
+      EventRecordID: id,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Computer: 'h1',
+      TimeCreated: { '#attributes': { SystemTime: '2025-01-01T00:00:00.1234567Z' } },
+    },
+    EventData: { Image: 'C:\\a "quoted" {brace}.exe' },
+  },
+});
+
+async function read(text: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'winlog-json-'));
+  const f = join(dir, 'x.json');
+  writeFileSync(f, text);
+  const out = [];
+  for await (const i of readWinlogJson(f)) out.push(i);
+  return out;
+}
+
+test('JSON Lines, pretty documents one after another, and arrays all read the same', async () => {
+  const docs = [dumper(1), dumper(2)];
+  for (const text of [
+    docs.map((d) => JSON.stringify(d)).join('\n'),
+    `\uFEFF${docs.map((d) => JSON.stringify(d, null, 2)).join('\n')}`,
+    JSON.stringify(docs, null, 1),
+  ]) {
+    const items = await read(text);
+    assert.deepEqual(
+      items.map((i) => (i.kind === 'event' ? i.event.winlog.record_id : i.kind)),
+      [1, 2],
+    );
+    const first = items[0]!;
+    assert.ok(first.kind === 'event');
+    assert.equal(first.event['@timestamp'], '2025-01-01T00:00:00.123Z');
+    assert.equal(first.event.winlog.event_data?.['Image'], 'C:\\a "quoted" {brace}.exe');
+  }
+});
+
+test('Winlogbeat documents, unknown layouts and broken lines', async () => {
+  const wb = {
+    '@timestamp': '2025-01-01T00:00:00Z',
+    winlog: { channel: 'Security', event_id: 4688, record_id: 9, event_data: { NewProcessName: 'x' } },
+  };
+  const items = await read(`${JSON.stringify({ _source: wb })}\n{"other": 1}\n{"broken": \n`);
+  assert.equal(items[0]!.kind, 'event');
+  assert.deepEqual(
+    items.slice(1).map((i) => (i.kind === 'issue' ? i.issue.code : i.kind)),
+    ['WINLOG_UNKNOWN_LAYOUT', 'JSON_TRUNCATED'],
+  );
+  assert.ok(sniffWinlogJson(new TextEncoder().encode(JSON.stringify(wb))));
+  assert.ok(!sniffWinlogJson(new TextEncoder().encode('{"ts": 1, "id.orig_h": "192.0.2.1"}')));
+});

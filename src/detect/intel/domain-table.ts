@@ -56,6 +56,37 @@ export class DomainTable {
     return -1;
   }
 
+  /**
+   * Slot of `name`, inserting it with value -1 when absent: one hash and one
+   * probe sequence where get-then-set would take two. The slot stays valid
+   * until the next insertion.
+   */
+  slotFor(name: string): number {
+    if ((this.names.length + 1) * 2 > this.slots.length) this.grow();
+    const h = hashName(name);
+    let i = h & this.mask;
+    for (;;) {
+      const s = this.slots[i]!;
+      if (s === 0) break;
+      if (this.hashes[i] === h && this.names[s - 1] === name) return i;
+      i = (i + 1) & this.mask;
+    }
+    this.names.push(name);
+    this.tails.set(hashName(name, name.length, tailStart(name)) >>> 0, 1);
+    this.slots[i] = this.names.length;
+    this.hashes[i] = h;
+    this.vals[i] = -1;
+    return i;
+  }
+
+  valueAt(slot: number): number {
+    return this.vals[slot]!;
+  }
+
+  setValueAt(slot: number, value: number): void {
+    this.vals[slot] = value;
+  }
+
   get(name: string): number {
     let end = name.length;
     if (end > 0 && name.charCodeAt(end - 1) === 46) end--;

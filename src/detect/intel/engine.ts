@@ -77,14 +77,16 @@ export class IntelEngine {
 
   /** IPv4 as an unsigned 32-bit number, for callers that already hold one. */
   matchV4(ip: number): IntelVerdict {
-    const hit = this.feeds.hasV4(ip);
     const p = this.passiveDnsStore.size > 0 ? this.passiveDnsStore.matchV4(ip, this.now()) : undefined;
     const allowHit = this.allow.hasV4(ip);
-    if (!hit && !p && !allowHit) return NO_MATCH;
     if (!p && !allowHit) {
+      // One pass over the prefix tables answers the common cases: no hit, or exactly one.
       const head = this.feeds.singleV4Head(ip);
       if (head >= 0) return this.single(head);
+      if (head === -1) return NO_MATCH;
     }
+    const hit = this.feeds.hasV4(ip);
+    if (!hit && !p && !allowHit) return NO_MATCH;
     const found: IntelMatch[] = [];
     if (hit) this.feeds.eachV4(ip, (head) => this.collect(this.feeds, head, found));
     if (p) found.push(p);

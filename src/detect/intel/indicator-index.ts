@@ -11,11 +11,13 @@ import { U32Map } from './u32-map.ts';
  * Values must already be canonical (see classify.ts).
  */
 export class IndicatorIndex {
-  readonly records = new RecordStore();
+  readonly records: RecordStore;
   readonly domains: DomainTable;
   private readonly v4 = new Map<number, U32Map>();
-  /** Prefix lengths present, longest first. */
+  /** Prefix lengths present, longest first, with their tables and masks side by side. */
   private v4Lens: number[] = [];
+  private v4Tables: U32Map[] = [];
+  private v4Masks: number[] = [];
   private readonly v6 = new Map<number, Map<string, number>>();
   private v6Lens: number[] = [];
   private readonly ipPortV4 = new U32Map();
@@ -33,6 +35,7 @@ export class IndicatorIndex {
 
   constructor(expected = 16) {
     this.domains = new DomainTable(expected);
+    this.records = new RecordStore(expected);
   }
 
   get size(): number {
@@ -42,21 +45,24 @@ export class IndicatorIndex {
   add(ind: Indicator): void {
     switch (ind.type) {
       case 'domain': {
-        const head = this.domains.get(ind.value);
-        const id = this.chainAdd(head, ind);
-        if (id >= 0) this.domains.set(ind.value, id);
+        const slot = this.domains.slotFor(ind.value);
+        const id = this.chainAdd(this.domains.valueAt(slot), ind);
+        if (id >= 0) this.domains.setValueAt(slot, id);
         return;
       }
       case 'ipv4':
       case 'ipv4-cidr': {
-        const [addr, len] = splitCidr(ind.value, 32);
-        const n = parseIPv4(addr);
+        const slash = ind.value.indexOf('/');
+        const len = slash < 0 ? 32 : Number(ind.value.slice(slash + 1));
+        const n = parseIPv4(ind.value, 0, slash < 0 ? ind.value.length : slash);
         if (n < 0) return;
         let table = this.v4.get(len);
         if (!table) {
           table = new U32Map();
           this.v4.set(len, table);
           this.v4Lens = [...this.v4.keys()].sort((a, b) => b - a);
+          this.v4Tables = this.v4Lens.map((l) => this.v4.get(l)!);
+          this.v4Masks = this.v4Lens.map((l) => maskV4(l));
         }
         const key = (n & maskV4(len)) >>> 0;
         const id = this.chainAdd(table.get(key), ind);
@@ -134,23 +140,21 @@ export class IndicatorIndex {
 
   /** Calls `fn` with the chain head of every prefix that contains `ip`, longest first. */
   eachV4(ip: number, fn: (head: number) => void): void {
-    const lens = this.v4Lens;
-    for (let i = 0; i < lens.length; i++) {
-      const len = lens[i]!;
-      const head = this.v4.get(len)!.get((ip & maskV4(len)) >>> 0);
+    const tables = this.v4Tables;
+    for (let i = 0; i < tables.length; i++) {
+      const head = tables[i]!.get((ip & this.v4Masks[i]!) >>> 0);
       if (head >= 0) fn(head);
     }
   }
 
-  /** The chain head when exactly one prefix contains `ip`, else -1. */
+  /** The chain head when exactly one prefix contains `ip`; -1 when none does, -2 when several do. */
   singleV4Head(ip: number): number {
-    const lens = this.v4Lens;
+    const tables = this.v4Tables;
     let found = -1;
-    for (let i = 0; i < lens.length; i++) {
-      const len = lens[i]!;
-      const head = this.v4.get(len)!.get((ip & maskV4(len)) >>> 0);
+    for (let i = 0; i < tables.length; i++) {
+      const head = tables[i]!.get((ip & this.v4Masks[i]!) >>> 0);
       if (head >= 0) {
-        if (found >= 0) return -1;
+        if (found >= 0) return -2;
         found = head;
       }
     }
@@ -158,11 +162,9 @@ export class IndicatorIndex {
   }
 
   hasV4(ip: number): boolean {
-    const lens = this.v4Lens;
-    for (let i = 0; i < lens.length; i++) {
-      const len = lens[i]!;
-      if (this.v4.get(len)!.get((ip & maskV4(len)) >>> 0) >= 0) return true;
-    }
+    const tables = this.v4Tables;
+    for (let i = 0; i < tables.length; i++)
+      if (tables[i]!.get((ip & this.v4Masks[i]!) >>> 0) >= 0) return true;
     return false;
   }
 

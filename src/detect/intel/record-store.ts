@@ -6,20 +6,34 @@ import { INDICATOR_TYPES } from './types.ts';
  * bytes each instead of an object apiece, and records sharing a lookup key
  * are chained through `next`.
  */
+const TYPE_INDEX = Object.fromEntries(INDICATOR_TYPES.map((t, i) => [t, i])) as Record<IndicatorType, number>;
+
 export class RecordStore {
   readonly values: string[] = [];
-  private types = new Uint8Array(1024);
-  private sources = new Uint16Array(1024);
-  private confidences = new Uint8Array(1024);
-  private firstSeen = new Float64Array(1024);
-  private lastSeen = new Float64Array(1024);
-  private expiry = new Float64Array(1024);
+  private types: Uint8Array;
+  private sources: Uint16Array;
+  private confidences: Uint8Array;
+  private firstSeen: Float64Array;
+  private lastSeen: Float64Array;
+  private expiry: Float64Array;
   /** Port of ip-port records, -1 otherwise. */
-  private ports = new Int32Array(1024);
-  readonly next = new ChainArray();
+  private ports: Int32Array;
+  readonly next: ChainArray;
   private readonly matchCache = new Map<number, IntelMatch>();
   private readonly sourceNames: string[] = [];
   private readonly sourceIds = new Map<string, number>();
+
+  constructor(expected = 1024) {
+    const n = Math.max(16, expected);
+    this.types = new Uint8Array(n);
+    this.sources = new Uint16Array(n);
+    this.confidences = new Uint8Array(n);
+    this.firstSeen = new Float64Array(n);
+    this.lastSeen = new Float64Array(n);
+    this.expiry = new Float64Array(n);
+    this.ports = new Int32Array(n);
+    this.next = new ChainArray(n);
+  }
 
   get size(): number {
     return this.values.length;
@@ -29,7 +43,7 @@ export class RecordStore {
     const id = this.values.length;
     if (id === this.types.length) this.grow();
     this.values.push(ind.value);
-    this.types[id] = INDICATOR_TYPES.indexOf(ind.type);
+    this.types[id] = TYPE_INDEX[ind.type];
     this.sources[id] = this.sourceId(ind.source);
     this.confidences[id] = Math.max(0, Math.min(100, Math.round(ind.confidence)));
     this.firstSeen[id] = ind.firstSeen ?? 0;
@@ -136,7 +150,10 @@ function growTo<T extends { set(a: T): void }>(from: T, to: T): T {
 
 /** A growable Int32Array. */
 export class ChainArray {
-  private a = new Int32Array(1024);
+  private a: Int32Array;
+  constructor(n = 1024) {
+    this.a = new Int32Array(n);
+  }
   get(i: number): number {
     return this.a[i]!;
   }

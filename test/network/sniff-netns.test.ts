@@ -28,7 +28,7 @@ function waitFor(child: ChildProcess, text: string): Promise<void> {
 
 test(
   'deminer sniff -i on an interface in a network namespace sees a miner log in to a local pool',
-  { timeout: 60_000 },
+  { timeout: 120_000 },
   async (t) => {
     const why = can();
     if (why) return t.skip(why);
@@ -60,7 +60,7 @@ test(
           '-i',
           'any',
           '--duration',
-          '6s',
+          '45s',
           '--format',
           'jsonl',
         ]),
@@ -76,14 +76,20 @@ test(
         err += d.toString();
       });
       const done = new Promise<number | null>((resolve) => sniff.once('exit', (c) => resolve(c)));
-      // Give tcpdump time to open the interface before the miner connects.
-      await new Promise((r) => setTimeout(r, 2500));
+      // The miner connects only once tcpdump has the interface open.
+      const t0 = Date.now();
+      while (!err.includes('capturing on') && Date.now() - t0 < 30_000)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(err, /capturing on any/);
       const client = spawnSync(
         'ip',
         ns([process.execPath, join(here, 'stratum-peers.mjs'), 'client', '198.51.100.10', '7000']),
-        { timeout: 10_000 },
+        { timeout: 30_000 },
       );
       assert.equal(client.status, 0);
+      // Stop the capture the way a person would (Ctrl-C); sniff then reports what it saw.
+      await new Promise((r) => setTimeout(r, 1000));
+      sniff.kill('SIGINT');
       const code = await done;
       const findings = out
         .trim()

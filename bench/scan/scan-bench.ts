@@ -6,7 +6,7 @@
  *   node --import tsx bench/scan/scan-bench.ts [--procs 300] [--sockets 200] [--runs 15]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer, type Socket, connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { analyzeHost } from '../../src/detect/analytics/registry.ts';
 import { collectHostSnapshot, type HashPolicy } from '../../src/sources/procfs/collect.ts';
 
@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   const ref_ = median(results['reference']!);
   const row = (name: string, ms: number) =>
     `${name.padEnd(46)} ${ms.toFixed(1).padStart(8)} ms  ${((ms * 1000) / procs).toFixed(0).padStart(6)} µs/process  ${(ref_ / ms).toFixed(2).padStart(6)}× ref speed`;
-  console.log(`host: ${procs} processes, ${sockets} sockets, ${first.stats.netns} netns; median of ${RUNS} runs`);
+  console.log(
+    `host: ${procs} processes, ${sockets} sockets, ${first.stats.netns} netns; median of ${RUNS} runs`,
+  );
   console.log(row('ps -eo pid,pcpu,rss,args + ss -tanp (reference)', ref_));
   console.log(row('deminer collect+analyze (hash suspicious)', median(results['ours']!)));
   console.log(row('deminer collect only (no hashing)', median(results['oursNoHash']!)));

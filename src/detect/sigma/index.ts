@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import type { ParseIssue } from '../../core/errors.ts';
+import { packagePath } from '../../core/paths.ts';
 import { SigmaEngine } from './engine.ts';
 import { loadRules } from './load-rules.ts';
 import { loadLogsourceMap } from './logsource-map.ts';
@@ -9,7 +9,7 @@ export { loadRules, parseRuleText } from './load-rules.ts';
 export { loadLogsourceMap } from './logsource-map.ts';
 
 /** deminer's own rules, shipped in the package. */
-export const BUILTIN_RULES_DIR = fileURLToPath(new URL('../../../rules', import.meta.url));
+export const BUILTIN_RULES_DIR = packagePath('rules');
 
 export interface EngineBuild {
   engine: SigmaEngine;

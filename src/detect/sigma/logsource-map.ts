@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadYamlStrict } from '../../core/config.ts';
+import { dataPath } from '../../core/paths.ts';
 import type { LogSource } from './rule.ts';
 
 const sourceSchema = z.strictObject({
@@ -21,9 +21,7 @@ const mapSchema = z.strictObject({
 export type EventSource = z.infer<typeof sourceSchema>;
 export type LogsourceMap = z.infer<typeof mapSchema>;
 
-export const DEFAULT_LOGSOURCE_MAP = fileURLToPath(
-  new URL('../../../data/sigma/logsource-map.yaml', import.meta.url),
-);
+export const DEFAULT_LOGSOURCE_MAP = dataPath('sigma', 'logsource-map.yaml');
 
 export function loadLogsourceMap(file = DEFAULT_LOGSOURCE_MAP): LogsourceMap {
   return loadYamlStrict(file, mapSchema);

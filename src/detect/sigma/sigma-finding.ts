@@ -1,7 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { sep } from 'node:path';
 import type { EcsEndpoint, EcsEvent, EcsProcess } from '../../core/event.ts';
 import type { Finding } from '../../core/finding.ts';
 import { makeFinding } from '../../core/finding.ts';
+import { PACKAGE_ROOT } from '../../core/paths.ts';
 import { fromSigmaLevel } from '../../core/severity.ts';
 import type { FieldView } from './field-view.ts';
 import type { SigmaRule } from './rule.ts';
@@ -10,7 +11,7 @@ import { isWinlogEvent } from './winlog-event.ts';
 
 const MAX_EVIDENCE_VALUE = 2000;
 /** Rule files shipped with deminer are named relative to the package, so findings carry no install path. */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT_PREFIX = `${PACKAGE_ROOT}${sep}`;
 
 function basename(p: string): string {
   const i = Math.max(p.lastIndexOf('\\'), p.lastIndexOf('/'));
@@ -94,7 +95,7 @@ export function hostOf(e: EcsEvent, view?: FieldView): string {
 }
 
 export function sigmaRuleEvidence(rule: SigmaRule): Record<string, unknown> {
-  const file = rule.file.startsWith(PACKAGE_ROOT) ? rule.file.slice(PACKAGE_ROOT.length) : rule.file;
+  const file = rule.file.startsWith(ROOT_PREFIX) ? rule.file.slice(ROOT_PREFIX.length) : rule.file;
   const s: Record<string, unknown> = { id: rule.id, title: rule.title, file };
   if (rule.level) s['level'] = rule.level;
   if (rule.status) s['status'] = rule.status;

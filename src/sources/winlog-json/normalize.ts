@@ -86,6 +86,8 @@ export function fromWinlogbeat(doc: unknown): WinlogEvent | undefined {
   if (isRecord(d) && isRecord(d['_source'])) d = d['_source'];
   if (!isRecord(d) || !isRecord(d['winlog'])) return undefined;
   const w = d['winlog'];
+  // deminer's own findings carry winlog.channel/record_id too; records have an event id or data.
+  if (w['event_id'] === undefined && !isRecord(w['event_data'])) return undefined;
   const winlog: WinlogEvent['winlog'] = {};
   const s = (v: unknown): string | undefined =>
     typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;

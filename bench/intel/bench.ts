@@ -220,6 +220,8 @@ const dEngine = rate('domain', LOOKUPS, (i) => engine.matchDomain(names[i]!).lis
 const dNaive = rate('naive domain', LOOKUPS / 4, (i) => naiveDomain(names[i]!));
 const mEngine = rate('domain miss', LOOKUPS, (i) => engine.matchDomain(missNames[i & missMask]!).listed);
 const mNaive = rate('naive miss', LOOKUPS / 4, (i) => naiveDomain(missNames[i & missMask]!));
+// Machine calibration: one exact Set.has per name (not a suffix match) on the same fresh strings.
+const calib = rate('calibration', LOOKUPS, (i) => naiveDomains.has(missNames[i & missMask]!));
 const iEngine = rate('ip', LOOKUPS, (i) => engine.matchIp(ipQueries[i]!).listed);
 const iEngineNum = rate('ip numeric', LOOKUPS, (i) => engine.matchV4(ipNums[i]!).listed);
 const iNaive = rate('naive ip', 2_000, (i) => naiveIp(ipQueries[i]!));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dataPath } from '../../core/paths.ts';
+import { poolPorts } from '../pool-ports.ts';
 
 /** The shipped data lists under data/host/, loaded once. */
 function load<T>(name: string): T {
@@ -21,7 +22,6 @@ let cached: HostLists | undefined;
 
 export function hostLists(): HostLists {
   if (cached) return cached;
-  const ports = load<{ ports: { port: number }[] }>('pool-ports.json');
   const masq = load<{ kernelThreadPatterns: string[]; windowsNames: string[] }>('masquerade-names.json');
   const sig = load<{
     minerNames: string[];
@@ -31,7 +31,7 @@ export function hostLists(): HostLists {
     stratumSchemes: string[];
   }>('miner-signatures.json');
   cached = {
-    poolPorts: new Set(ports.ports.map((p) => p.port)),
+    poolPorts: new Set(poolPorts()),
     kernelThreadRes: masq.kernelThreadPatterns.map((p) => new RegExp(p)),
     windowsNames: new Set(masq.windowsNames.map((n) => n.toLowerCase())),
     minerNames: new Set(sig.minerNames),

@@ -14,7 +14,7 @@ import {
   centerAt,
   DEFAULT_TRAIN_OPTIONS,
   marginAtFpr,
-  trainLogisticRegression,
+  trainDgaModel,
 } from '../../src/detect/ml/dga/train.ts';
 import { CORPUS_DIR, corpusAvailable, loadCorpus } from './corpus.ts';
 import { buildExamples, FAMILY_CAP, splitBenign } from './dataset.ts';
@@ -40,7 +40,7 @@ function main(): void {
   const [trainBenign, calib] = splitBenign(benignAll, 0.15, seed);
   const examples = buildExamples(corpus.families, trainBenign, seed);
   const options = { ...DEFAULT_TRAIN_OPTIONS, seed };
-  const raw = trainLogisticRegression(examples, options);
+  const raw = trainDgaModel(examples, options);
   const threshold = marginAtFpr(raw, calib, TARGET_FPR);
   const model = centerAt(raw, threshold);
   const calibFp = calib.filter((l) => margin(model, l) >= 0).length;

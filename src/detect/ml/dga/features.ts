@@ -189,6 +189,15 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
   idx[k] = 42;
   val[k++] = rare10 / (n + 1);
 
+  // Zero-valued shape features add nothing to a margin or a gradient: drop them.
+  let kept = 0;
+  for (let i = 0; i < k; i++) {
+    if (val[i] === 0) continue;
+    idx[kept] = idx[i]!;
+    val[kept++] = val[i]!;
+  }
+  k = kept;
+
   // Grams are weighted so that a label's gram total does not grow with its length.
   const g = 1 / Math.sqrt(n + 1);
   const last = n + 1;

@@ -1,14 +1,23 @@
 import { DeminerError } from '../../../core/errors.ts';
-import { extractFeatures, FEATURE_COUNT, HASH_BITS, MAX_PAIRS } from './features.ts';
+import { DENSE, extractFeatures, FEATURE_COUNT, HASH_BITS, MAX_PAIRS } from './features.ts';
 import { LM_SIZE } from './lm.ts';
 
-export const MODEL_FORMAT = 'deminer-dga-logreg';
-export const MODEL_VERSION = 2;
+export const MODEL_FORMAT = 'deminer-dga-wide-deep';
+export const MODEL_VERSION = 3;
+/** Hidden units over the shape and surprise features. */
+export const HIDDEN = 16;
+/** Layout of `hidden`: input weights (DENSE × HIDDEN, one row per input), then HIDDEN biases, then HIDDEN output weights. */
+export const HIDDEN_SIZE = HIDDEN * (DENSE + 2);
 
-/** A logistic regression over the features of `features.ts`. */
+/**
+ * Wide and deep: a logistic regression over all features of `features.ts`
+ * plus one ReLU layer over the shape and surprise features, so that e.g. "long
+ * and made of probable text" can count differently from either alone.
+ */
 export interface DgaModel {
   bias: number;
   weights: Float32Array;
+  hidden: Float32Array;
   /** Benign character trigram log-probabilities (see `lm.ts`). */
   lm: Float32Array;
   /** Free-form facts about how the model was made (sources, seed, counts). */
@@ -25,18 +34,53 @@ interface ModelFile {
   weights: string;
   /** Float32 little-endian, base64. */
   lm: string;
+  /** Float32 little-endian, base64. */
+  hidden: string;
   meta: Record<string, unknown>;
 }
 
 const idx = new Int32Array(MAX_PAIRS);
 const val = new Float32Array(MAX_PAIRS);
+const act = new Float64Array(HIDDEN);
 
 /** Raw margin (log-odds) of one label. */
 export function margin(model: DgaModel, label: string): number {
   const n = extractFeatures(label, model.lm, idx, val);
+  return marginOf(model, idx, val, 0, n, act);
+}
+
+/**
+ * Margin of encoded pairs `[from, to)`; leaves the hidden activations in
+ * `act` (the trainer needs them for the gradient).
+ */
+export function marginOf(
+  model: DgaModel,
+  idx: Int32Array,
+  val: Float32Array,
+  from: number,
+  to: number,
+  act: Float64Array,
+): number {
   const w = model.weights;
+  const h = model.hidden;
+  const cOff = HIDDEN * DENSE;
+  const vOff = cOff + HIDDEN;
+  for (let j = 0; j < HIDDEN; j++) act[j] = h[cOff + j]!;
   let z = model.bias;
-  for (let i = 0; i < n; i++) z += w[idx[i]!]! * val[i]!;
+  for (let k = from; k < to; k++) {
+    const f = idx[k]!;
+    const x = val[k]!;
+    z += w[f]! * x;
+    if (f < DENSE) {
+      const row = f * HIDDEN;
+      for (let j = 0; j < HIDDEN; j++) act[j]! += h[row + j]! * x;
+    }
+  }
+  for (let j = 0; j < HIDDEN; j++) {
+    const a = act[j]!;
+    if (a > 0) z += h[vOff + j]! * a;
+    else act[j] = 0;
+  }
   return z;
 }
 
@@ -53,6 +97,7 @@ export function serializeModel(model: DgaModel): string {
     bias: model.bias,
     weights: toBase64(model.weights),
     lm: toBase64(model.lm),
+    hidden: toBase64(model.hidden),
     meta: model.meta,
   };
   return `${JSON.stringify(file, null, 1)}\n`;
@@ -76,13 +121,19 @@ export function parseModel(text: string, where: string): DgaModel {
       location: where,
     });
   }
-  if (typeof file.bias !== 'number' || typeof file.weights !== 'string' || typeof file.lm !== 'string') {
-    throw new DeminerError('DGA_BAD_MODEL', 'bias, weights or lm missing', { location: where });
+  if (
+    typeof file.bias !== 'number' ||
+    typeof file.weights !== 'string' ||
+    typeof file.lm !== 'string' ||
+    typeof file.hidden !== 'string'
+  ) {
+    throw new DeminerError('DGA_BAD_MODEL', 'bias, weights, lm or hidden missing', { location: where });
   }
   return {
     bias: file.bias,
     weights: fromBase64(file.weights, FEATURE_COUNT, 'weights', where),
     lm: fromBase64(file.lm, LM_SIZE, 'lm', where),
+    hidden: fromBase64(file.hidden, HIDDEN_SIZE, 'hidden', where),
     meta: file.meta ?? {},
   };
 }

@@ -1,7 +1,7 @@
-import { encodeLabel, extractFeatures, FEATURE_COUNT, MAX_PAIRS } from './features.ts';
+import { DENSE, encodeLabel, extractFeatures, FEATURE_COUNT, MAX_PAIRS } from './features.ts';
 import { trainCharLm } from './lm.ts';
 import type { DgaModel } from './model.ts';
-import { margin } from './model.ts';
+import { HIDDEN, HIDDEN_SIZE, margin, marginOf } from './model.ts';
 import { seededRandom } from './rng.ts';
 
 export interface TrainingExample {
@@ -16,14 +16,22 @@ export interface TrainOptions {
   seed: number;
   epochs: number;
   learningRate: number;
+  /** AdaGrad rate of the hidden layer. */
+  hiddenRate: number;
   l2: number;
 }
 
-export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { seed: 1, epochs: 6, learningRate: 0.2, l2: 1e-6 };
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  seed: 1,
+  epochs: 6,
+  learningRate: 0.2,
+  hiddenRate: 0.2,
+  l2: 1e-6,
+};
 const LM_FOLDS = 5;
 
 /**
- * Logistic regression trained with AdaGrad and lazy L2, one pass per epoch
+ * Wide-and-deep model trained with AdaGrad (lazy L2 on the wide part), one pass per epoch
  * over a seeded shuffle: same inputs and seed give the same weights.
  *
  * The benign language model is fitted on the benign examples; each benign
@@ -31,7 +39,7 @@ const LM_FOLDS = 5;
  * regression learns how improbable unseen benign names look, not how
  * probable memorised ones do.
  */
-export function trainLogisticRegression(
+export function trainDgaModel(
   examples: readonly TrainingExample[],
   options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
 ): DgaModel {
@@ -46,11 +54,26 @@ export function trainLogisticRegression(
   const { idx, val, start } = encode(examples, (i) => (foldOf[i]! >= 0 ? foldLms[foldOf[i]!]! : lm));
   const weights = new Float32Array(FEATURE_COUNT);
   const grad2 = new Float32Array(FEATURE_COUNT);
-  let bias = 0;
+  const hidden = new Float32Array(HIDDEN_SIZE);
+  const hiddenGrad2 = new Float32Array(HIDDEN_SIZE);
+  const cOff = HIDDEN * DENSE;
+  const vOff = cOff + HIDDEN;
+  // Small seeded weights break the symmetry between hidden units.
+  for (let i = 0; i < HIDDEN * DENSE; i++) hidden[i] = (random() - 0.5) * 0.2;
+  for (let j = 0; j < HIDDEN; j++) {
+    hidden[cOff + j] = 0.01;
+    hidden[vOff + j] = (random() - 0.5) * 0.2;
+  }
+  const model: DgaModel = { bias: 0, weights, hidden, lm, meta: {} };
+  const act = new Float64Array(HIDDEN);
   let biasGrad2 = 0;
   const order = new Uint32Array(examples.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   const eps = 1e-8;
+  const stepHidden = (i: number, g: number): void => {
+    hiddenGrad2[i]! += g * g;
+    hidden[i]! -= (options.hiddenRate * g) / (Math.sqrt(hiddenGrad2[i]!) + eps);
+  };
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -62,12 +85,22 @@ export function trainLogisticRegression(
       const ex = examples[e]!;
       const from = start[e]!;
       const to = start[e + 1]!;
-      let z = bias;
-      for (let k = from; k < to; k++) z += weights[idx[k]!]! * val[k]!;
+      const z = marginOf(model, idx, val, from, to, act);
       const p = 1 / (1 + Math.exp(-z));
       const d = (p - ex.y) * ex.weight;
       biasGrad2 += d * d;
-      bias -= (options.learningRate * d) / (Math.sqrt(biasGrad2) + eps);
+      model.bias -= (options.learningRate * d) / (Math.sqrt(biasGrad2) + eps);
+      for (let j = 0; j < HIDDEN; j++) {
+        const a = act[j]!;
+        if (a <= 0) continue;
+        const gv = hidden[vOff + j]! * d;
+        stepHidden(vOff + j, d * a);
+        stepHidden(cOff + j, gv);
+        for (let k = from; k < to; k++) {
+          const f = idx[k]!;
+          if (f < DENSE) stepHidden(f * HIDDEN + j, gv * val[k]!);
+        }
+      }
       for (let k = from; k < to; k++) {
         const f = idx[k]!;
         const g = d * val[k]! + options.l2 * weights[f]!;
@@ -76,7 +109,7 @@ export function trainLogisticRegression(
       }
     }
   }
-  return { bias, weights, lm, meta: {} };
+  return model;
 }
 
 function encode(

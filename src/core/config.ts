@@ -26,7 +26,7 @@ export function parseYamlStrict<T>(text: string, schema: z.ZodType<T>, where: st
     issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined
       ? [...issue.path, issue.keys[0]]
       : issue.path;
-  const line = lineOf(doc, at, lineCounter);
+  const line = yamlLineOf(doc, at, lineCounter);
   const path = issue.path.map(String).join('.') || '(root)';
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys')
@@ -44,8 +44,9 @@ export function loadYamlStrict<T>(file: string, schema: z.ZodType<T>): T {
   return parseYamlStrict(text, schema, file);
 }
 
-function lineOf(
-  doc: ReturnType<typeof parseDocument>,
+/** The line of the YAML node at `path` (its key's line for maps), for error locations. */
+export function yamlLineOf(
+  doc: { contents: unknown },
   path: readonly PropertyKey[],
   lc: LineCounter,
 ): number | undefined {

@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Document } from 'yaml';
-import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import { parseDuration } from '../../core/config.ts';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { parseDuration, yamlLineOf } from '../../core/config.ts';
 import type { ParseIssue } from '../../core/errors.ts';
 import type { CorrelationRule, CountCondition, DetectionRule, LogSource, SigmaRule } from './rule.ts';
 import { CORRELATION_TYPES } from './rule.ts';
@@ -24,25 +23,6 @@ class RuleError extends Error {
   ) {
     super(message);
   }
-}
-
-function lineOf(doc: Document, path: readonly (string | number)[], lc: LineCounter): number {
-  let node: unknown = doc.contents;
-  let last: unknown = node;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      if (!pair) break;
-      last = pair.key;
-      node = pair.value;
-      if (node) last = node;
-    } else if (isSeq(node) && typeof key === 'number') {
-      node = node.items[key];
-      if (node) last = node;
-    } else break;
-  }
-  const range = (last as { range?: [number, number, number] } | null)?.range;
-  return range ? lc.linePos(range[0]).line : 1;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -263,7 +243,7 @@ export function parseRuleText(text: string, file: string): { rules: SigmaRule[];
     }
     const o: unknown = doc.toJS();
     if (o === null || o === undefined) continue;
-    const lines = (p: (string | number)[]): string => `${file}:${lineOf(doc, p, lc)}`;
+    const lines = (p: (string | number)[]): string => `${file}:${yamlLineOf(doc, p, lc) ?? 1}`;
     try {
       if (!isRecord(o)) throw new RuleError('SIGMA_BAD_RULE', 'a rule must be a YAML map');
       if ('action' in o)

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { seededRandom } from '../../core/random.ts';
 import { FIXTURES } from './fixture-files.ts';
 import { parseEvtxBuffer, renderXml } from './index.ts';
 
@@ -14,17 +15,7 @@ const ITERATIONS = 400;
 const HEADER = 4096;
 const CHUNK = 65536;
 
-/** mulberry32: small, seedable, good enough to pick mutations reproducibly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** One file with a chunk from every fixture, so that shuffles and cross-chunk damage have something to work on. */
 function multiChunkSample(): Uint8Array {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dataPath } from '../../../core/paths.ts';
 import { parseModel } from './model.ts';
 import { parseSuffixList } from './normalize.ts';
 import { DGA_THRESHOLD, type DgaScore, DgaScorer } from './scorer.ts';
@@ -7,15 +7,15 @@ import { DGA_THRESHOLD, type DgaScore, DgaScorer } from './scorer.ts';
 export { DGA_THRESHOLD, type DgaScore, DgaScorer };
 export { shannonEntropy } from './entropy.ts';
 
-const MODEL_URL = new URL('../../../../data/dga/model.json', import.meta.url);
-const SUFFIXES_URL = new URL('../../../../data/dga/dynamic-dns-suffixes.txt', import.meta.url);
+const MODEL_PATH = dataPath('dga', 'model.json');
+const SUFFIXES_PATH = dataPath('dga', 'dynamic-dns-suffixes.txt');
 
 let shipped: DgaScorer | undefined;
 
 /** The shipped model, read from `data/dga/` on first use. */
 export function shippedScorer(): DgaScorer {
   if (shipped === undefined) {
-    const modelPath = fileURLToPath(MODEL_URL);
+    const modelPath = MODEL_PATH;
     const model = parseModel(readFileSync(modelPath, 'utf8'), modelPath);
     shipped = new DgaScorer(model, loadDynamicDnsSuffixes());
   }
@@ -23,7 +23,7 @@ export function shippedScorer(): DgaScorer {
 }
 
 export function loadDynamicDnsSuffixes(): Set<string> {
-  return parseSuffixList(readFileSync(fileURLToPath(SUFFIXES_URL), 'utf8'));
+  return parseSuffixList(readFileSync(SUFFIXES_PATH, 'utf8'));
 }
 
 /**

@@ -2,7 +2,14 @@
 // of the time the TypeScript loader needs. Run by `npm ci`/`npm install`
 // (the `prepare` script); bin/deminer.js falls back to the sources when the
 // bundle is missing or older than them.
-import { build } from 'esbuild';
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch {
+  // Installed without dev dependencies: bin/deminer.js runs the sources instead.
+  process.stderr.write('deminer: esbuild not installed, skipping the bundle (the CLI runs from source)\n');
+  process.exit(0);
+}
 
 await build({
   entryPoints: ['src/cli/main.ts'],

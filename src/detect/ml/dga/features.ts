@@ -29,8 +29,14 @@ for (let c = 97; c <= 122; c++) CODE[c] = c - 96; // a-z → 1..26
 for (let c = 48; c <= 57; c++) CODE[c] = c - 21; // 0-9 → 27..36
 CODE[45] = 37; // '-'
 CODE[95] = 38; // '_'
-const VOWEL = new Uint8Array(ALPHABET);
-for (const ch of 'aeiou') VOWEL[ch.charCodeAt(0) - 96] = 1;
+const VOWEL_KIND = 1;
+const CONSONANT_KIND = 2;
+const DIGIT_KIND = 3;
+/** 0 = hyphen, underscore or other; then vowel, consonant, digit. */
+const KIND = new Uint8Array(ALPHABET);
+for (let c = 1; c <= 26; c++)
+  KIND[c] = 'aeiou'.includes(String.fromCharCode(c + 96)) ? VOWEL_KIND : CONSONANT_KIND;
+for (let c = 27; c <= 36; c++) KIND[c] = DIGIT_KIND;
 const RARE = new Uint8Array(ALPHABET);
 for (const ch of 'qxzj') RARE[ch.charCodeAt(0) - 96] = 1;
 const HEX = new Uint8Array(ALPHABET);
@@ -53,10 +59,6 @@ function lengthBucket(n: number): number {
   return 23;
 }
 
-function isLetter(c: number): boolean {
-  return c >= 1 && c <= 26;
-}
-
 function isDigit(c: number): boolean {
   return c >= 27 && c <= 36;
 }
@@ -69,10 +71,9 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
   const n = Math.min(label.length, MAX_LABEL);
   if (n === 0) return 0;
   codes[0] = BOUNDARY;
-  counts.fill(0);
   let digits = 0;
-  let letters = 0;
   let vowels = 0;
+  let consonants = 0;
   let hyphens = 0;
   let rare = 0;
   let hex = 0;
@@ -83,53 +84,76 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
   let digRun = 0;
   let maxDigRun = 0;
   let transitions = 0;
+  let prevKind = 0;
+  // Surprise under the benign trigram model, accumulated in the same pass.
+  let sum = 0;
+  let min = 0;
+  let rare7 = 0;
+  let rare10 = 0;
+  let a = BOUNDARY;
+  let b = BOUNDARY;
   for (let i = 0; i < n; i++) {
     const ch = label.charCodeAt(i);
     const c = ch < 128 ? CODE[ch]! : 39;
     codes[i + 1] = c;
     counts[c]!++;
     hex += HEX[c]!;
-    if (isLetter(c)) {
-      letters++;
-      rare += RARE[c]!;
-      if (VOWEL[c]) {
-        vowels++;
-        vowRun++;
-        consRun = 0;
-        if (vowRun > maxVowRun) maxVowRun = vowRun;
-      } else {
-        consRun++;
-        vowRun = 0;
-        if (consRun > maxConsRun) maxConsRun = consRun;
-      }
+    rare += RARE[c]!;
+    const kind = KIND[c]!;
+    if (kind === VOWEL_KIND) {
+      vowels++;
+      if (++vowRun > maxVowRun) maxVowRun = vowRun;
+      consRun = 0;
       digRun = 0;
+    } else if (kind === CONSONANT_KIND) {
+      consonants++;
+      if (++consRun > maxConsRun) maxConsRun = consRun;
+      vowRun = 0;
+      digRun = 0;
+    } else if (kind === DIGIT_KIND) {
+      digits++;
+      if (++digRun > maxDigRun) maxDigRun = digRun;
+      consRun = 0;
+      vowRun = 0;
     } else {
       consRun = 0;
       vowRun = 0;
-      if (isDigit(c)) {
-        digits++;
-        digRun++;
-        if (digRun > maxDigRun) maxDigRun = digRun;
-      } else {
-        digRun = 0;
-        if (c === 37) hyphens++;
-      }
+      digRun = 0;
+      if (c === 37) hyphens++;
     }
-    if (i > 0) {
-      const p = codes[i]!;
-      if ((isDigit(p) && isLetter(c)) || (isLetter(p) && isDigit(c))) transitions++;
+    if (
+      (kind === DIGIT_KIND && prevKind >= VOWEL_KIND && prevKind <= CONSONANT_KIND) ||
+      (prevKind === DIGIT_KIND && kind >= VOWEL_KIND && kind <= CONSONANT_KIND)
+    ) {
+      transitions++;
     }
+    prevKind = kind;
+    const lp = lm[(a * ALPHABET + b) * ALPHABET + c]!;
+    sum += lp;
+    if (lp < min) min = lp;
+    if (lp < -7) rare7++;
+    if (lp < -10) rare10++;
+    a = b;
+    b = c;
   }
   codes[n + 1] = BOUNDARY;
+  const lpEnd = lm[(a * ALPHABET + b) * ALPHABET + BOUNDARY]!;
+  sum += lpEnd;
+  if (lpEnd < min) min = lpEnd;
+  if (lpEnd < -7) rare7++;
+  if (lpEnd < -10) rare10++;
+  const letters = vowels + consonants;
 
-  // H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
+  // H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table; counts are reset on the way.
   let klogk = 0;
   let unique = 0;
-  for (let c = 1; c < ALPHABET; c++) {
+  for (let i = 1; i <= n; i++) {
+    const c = codes[i]!;
     const k = counts[c]!;
     if (k === 0) continue;
     unique++;
     klogk += KLOGK[k]!;
+    counts[c] = 0;
   }
   const entropy = LOG2[n]! - klogk / n;
 
@@ -165,19 +189,6 @@ export function extractFeatures(label: string, lm: Float32Array, idx: Int32Array
   idx[k] = 37;
   val[k++] = rare / n;
 
-  // Surprise under the benign trigram model: the family-independent signal.
-  let sum = 0;
-  let min = 0;
-  let rare7 = 0;
-  let rare10 = 0;
-  for (let j = 1; j <= n + 1; j++) {
-    const a = j >= 2 ? codes[j - 2]! : BOUNDARY;
-    const lp = lm[(a * ALPHABET + codes[j - 1]!) * ALPHABET + codes[j]!]!;
-    sum += lp;
-    if (lp < min) min = lp;
-    if (lp < -7) rare7++;
-    if (lp < -10) rare10++;
-  }
   idx[k] = 38;
   val[k++] = sum / (n + 1) / -8;
   idx[k] = 39;

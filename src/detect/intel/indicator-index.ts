@@ -3,11 +3,13 @@ import { bytesKey, maskBytes, maskV4, parseIPv4, parseIPv6 } from './ip.ts';
 import { RecordStore } from './record-store.ts';
 import type { Indicator, IndicatorType } from './types.ts';
 import { U32Map } from './u32-map.ts';
+import { V4Ranges } from './v4-ranges.ts';
 
 /**
  * Indicators keyed for the lookups the engine makes: a label-suffix table
- * for domains, one hash table per IPv4 prefix length in use (a /32 is just
- * the longest prefix), the same for IPv6 with string keys, IP:port and URLs.
+ * for domains; IPv4 addresses and CIDRs kept per prefix length while
+ * loading (a /32 is just the longest prefix) and flattened into sorted
+ * ranges on the first lookup; IPv6 per prefix length; IP:port and URLs.
  * Values must already be canonical (see classify.ts).
  */
 export class IndicatorIndex {
@@ -15,9 +17,8 @@ export class IndicatorIndex {
   readonly domains: DomainTable;
   private readonly v4 = new Map<number, U32Map>();
   /** Prefix lengths present, longest first, with their tables and masks side by side. */
-  private v4Lens: number[] = [];
-  private v4Tables: U32Map[] = [];
-  private v4Masks: number[] = [];
+  /** Built on the first lookup after a change. */
+  private v4Flat: V4Ranges | undefined;
   private readonly v6 = new Map<number, Map<string, number>>();
   private v6Lens: number[] = [];
   private readonly ipPortV4 = new U32Map();
@@ -60,13 +61,13 @@ export class IndicatorIndex {
         if (!table) {
           table = new U32Map();
           this.v4.set(len, table);
-          this.v4Lens = [...this.v4.keys()].sort((a, b) => b - a);
-          this.v4Tables = this.v4Lens.map((l) => this.v4.get(l)!);
-          this.v4Masks = this.v4Lens.map((l) => maskV4(l));
         }
         const key = (n & maskV4(len)) >>> 0;
         const id = this.chainAdd(table.get(key), ind);
-        if (id >= 0) table.set(key, id);
+        if (id >= 0) {
+          table.set(key, id);
+          this.v4Flat = undefined;
+        }
         return;
       }
       case 'ipv6':
@@ -138,34 +139,53 @@ export class IndicatorIndex {
     return this.domains.hasSuffix(name);
   }
 
+  /**
+   * Which prefixes contain `ip`, as a code for `v4Heads`: -1 none, >= 0 the
+   * one chain head, <= -2 several. Equal codes mean equal chains, so callers
+   * may cache per code.
+   */
+  v4Cover(ip: number): number {
+    return (this.v4Flat ??= this.flattenV4()).cover(ip);
+  }
+
+  /** Chain heads of a `v4Cover` code, longest prefix first, into `out`; returns the count. */
+  v4Heads(cover: number, out: Int32Array): number {
+    return (this.v4Flat ??= this.flattenV4()).values(cover, out);
+  }
+
   /** Calls `fn` with the chain head of every prefix that contains `ip`, longest first. */
   eachV4(ip: number, fn: (head: number) => void): void {
-    const tables = this.v4Tables;
-    for (let i = 0; i < tables.length; i++) {
-      const head = tables[i]!.get((ip & this.v4Masks[i]!) >>> 0);
-      if (head >= 0) fn(head);
+    const cover = this.v4Cover(ip);
+    if (cover >= 0) fn(cover);
+    else if (cover < -1) {
+      const n = this.v4Heads(cover, this.scratch);
+      for (let i = 0; i < n; i++) fn(this.scratch[i]!);
     }
   }
 
   /** The chain head when exactly one prefix contains `ip`; -1 when none does, -2 when several do. */
   singleV4Head(ip: number): number {
-    const tables = this.v4Tables;
-    let found = -1;
-    for (let i = 0; i < tables.length; i++) {
-      const head = tables[i]!.get((ip & this.v4Masks[i]!) >>> 0);
-      if (head >= 0) {
-        if (found >= 0) return -2;
-        found = head;
-      }
-    }
-    return found;
+    const cover = this.v4Cover(ip);
+    return cover < -1 ? -2 : cover;
   }
 
   hasV4(ip: number): boolean {
-    const tables = this.v4Tables;
-    for (let i = 0; i < tables.length; i++)
-      if (tables[i]!.get((ip & this.v4Masks[i]!) >>> 0) >= 0) return true;
-    return false;
+    return this.v4Cover(ip) !== -1;
+  }
+
+  private readonly scratch = new Int32Array(33);
+
+  private flattenV4(): V4Ranges {
+    const nets: number[] = [];
+    const lens: number[] = [];
+    const heads: number[] = [];
+    for (const [len, table] of this.v4)
+      table.forEach((net, head) => {
+        nets.push(net);
+        lens.push(len);
+        heads.push(head);
+      });
+    return new V4Ranges(nets, lens, heads);
   }
 
   eachV6(bytes: readonly number[], fn: (head: number) => void): void {

@@ -7,6 +7,8 @@ export class U32Map {
   private keys: Uint32Array;
   private vals: Int32Array;
   private mask: number;
+  /** 32 minus log2(capacity): the hash takes the product's high bits. */
+  private shift: number;
   size = 0;
 
   constructor(expected = 16) {
@@ -15,10 +17,21 @@ export class U32Map {
     this.keys = new Uint32Array(cap);
     this.vals = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
+  }
+
+  /**
+   * Fibonacci hashing keeps the product's high bits: the low bits of
+   * `key * odd` depend only on the key's low bits, and CIDR network
+   * addresses have all-zero low bits, which piled every /24 onto a
+   * handful of slots.
+   */
+  private home(key: number): number {
+    return Math.imul(key, 0x9e3779b1) >>> this.shift;
   }
 
   get(key: number): number {
-    let i = Math.imul(key, 0x9e3779b1) >>> 0;
+    let i = this.home(key);
     for (;;) {
       i &= this.mask;
       const v = this.vals[i]!;
@@ -30,7 +43,7 @@ export class U32Map {
 
   set(key: number, value: number): void {
     if ((this.size + 1) * 2 > this.keys.length) this.grow();
-    let i = Math.imul(key, 0x9e3779b1) >>> 0;
+    let i = this.home(key);
     for (;;) {
       i &= this.mask;
       if (this.vals[i]! < 0) {
@@ -49,7 +62,7 @@ export class U32Map {
 
   /** Backward-shift deletion keeps probe chains intact without tombstones. */
   delete(key: number): boolean {
-    let i = Math.imul(key, 0x9e3779b1) >>> 0;
+    let i = this.home(key);
     for (;;) {
       i &= this.mask;
       if (this.vals[i]! < 0) return false;
@@ -61,7 +74,7 @@ export class U32Map {
     for (;;) {
       j = (j + 1) & this.mask;
       if (this.vals[j]! < 0) break;
-      const home = (Math.imul(this.keys[j]!, 0x9e3779b1) >>> 0) & this.mask;
+      const home = this.home(this.keys[j]!);
       // Move j into the hole when its home slot is not cyclically between hole and j.
       if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
         this.keys[hole] = this.keys[j]!;
@@ -84,6 +97,7 @@ export class U32Map {
     this.keys = new Uint32Array(oldKeys.length * 2);
     this.vals = new Int32Array(oldKeys.length * 2).fill(-1);
     this.mask = this.keys.length - 1;
+    this.shift = 32 - Math.log2(this.keys.length);
     this.size = 0;
     for (let i = 0; i < oldVals.length; i++) if (oldVals[i]! >= 0) this.set(oldKeys[i]!, oldVals[i]!);
   }

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { compareFindings, dedupeFindings } from '../core/finding.ts';
 import { atLeast, isSeverity, type Severity } from '../core/severity.ts';
+import { loadDefaultIntel } from '../detect/intel/index.ts';
+import { IntelMatchDetector } from '../detect/intel-match/intel-match-detector.ts';
+import { networkLists } from '../detect/network/lists.ts';
 import { buildEngine } from '../detect/sigma/index.ts';
 import { hunt } from '../hunt/hunt.ts';
 import { renderSummary, summarizeByRule } from '../hunt/summary.ts';
@@ -22,6 +25,7 @@ interface HuntCliOptions {
   from?: string;
   to?: string;
   progress: boolean;
+  intel: boolean;
 }
 
 function parseTime(v: string | undefined, option: string): number | undefined {
@@ -46,6 +50,7 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
     .option('--from <time>', 'only events at or after this time (ISO-8601)')
     .option('--to <time>', 'only events at or before this time (ISO-8601)')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--no-intel', 'check pools against the built-in list only, not threat intelligence')
     .action(
       run(async (paths: string[], opts: HuntCliOptions) => {
         const format = parseChoice(opts.format, FORMATS, '--format');
@@ -65,6 +70,10 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
         if (engine.stats.runnable === 0)
           throw new UsageError('HUNT_NO_RULES', 'no runnable rule was loaded (check --rules)');
 
+        const intel = opts.intel ? loadDefaultIntel() : undefined;
+        // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
+        const poolCheck = new IntelMatchDetector({ intel, floor: networkLists().poolDomains });
+
         const tty = process.stderr.isTTY === true && opts.progress;
         let bar: SingleBar | undefined;
         if (tty) {
@@ -78,7 +87,8 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
         }
         const result = await hunt({
           paths,
-          detectors: [engine],
+          detectors: [engine, poolCheck],
+          ...(intel ? { intel } : {}),
           ...(from !== undefined ? { from } : {}),
           ...(to !== undefined ? { to } : {}),
           ...(bar

@@ -5,6 +5,8 @@ import type { ParseIssue } from '../core/errors.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
 import { atLeast, isSeverity, type Severity } from '../core/severity.ts';
+import type { IntelEngine } from '../detect/intel/index.ts';
+import { loadDefaultIntel } from '../detect/intel/index.ts';
 import { analyzeCaptureStream, analyzeNetworkFile, NetworkDetector } from '../detect/network/index.ts';
 import { networkLists } from '../detect/network/lists.ts';
 import { parseChoice, type RegisterCommand, type RunAction } from './command.ts';
@@ -18,6 +20,7 @@ interface SniffOptions {
   filter?: string;
   format: string;
   minLevel: string;
+  intel: boolean;
 }
 
 /**
@@ -44,10 +47,11 @@ async function sniff(opts: SniffOptions): Promise<number> {
       process.stderr.write(`deminer: ${x.code}: ${x.location}: ${x.message}\n`);
     }
   };
+  const intel = opts.intel ? loadDefaultIntel() : undefined;
   if (opts.read) {
-    for await (const x of analyzeNetworkFile(opts.read)) take(x);
+    for await (const x of analyzeNetworkFile(opts.read, { intel })) take(x);
   } else {
-    await live(opts, take);
+    await live(opts, take, intel);
   }
   if (format === 'table')
     process.stdout.write(renderTable(findings, { color: process.stdout.isTTY === true }));
@@ -57,7 +61,11 @@ async function sniff(opts: SniffOptions): Promise<number> {
   return exitCodeFor(findings, minLevel);
 }
 
-async function live(opts: SniffOptions, take: (x: Finding | ParseIssue) => void): Promise<void> {
+async function live(
+  opts: SniffOptions,
+  take: (x: Finding | ParseIssue) => void,
+  intel: IntelEngine | undefined,
+): Promise<void> {
   const iface = opts.interface!;
   const args = ['-i', iface, '-U', '-w', '-', '-s', '0', '-n'];
   if (opts.count !== undefined) {
@@ -102,7 +110,7 @@ async function live(opts: SniffOptions, take: (x: Finding | ParseIssue) => void)
   process.once('SIGTERM', stop);
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const lists = networkLists();
-  const detector = new NetworkDetector({ lists });
+  const detector = new NetworkDetector({ lists, intel });
   let packets = 0;
   try {
     for await (const x of analyzeCaptureStream(
@@ -146,5 +154,6 @@ export const registerSniff: RegisterCommand = (program: Command, run: RunAction)
     .option('--filter <bpf>', 'capture filter handed to tcpdump, e.g. "tcp or udp port 53"')
     .option('-f, --format <format>', `output format: ${FINDING_FORMATS.join('|')}`, 'table')
     .option('-l, --min-level <level>', 'lowest severity that is reported and sets exit code 1', 'low')
+    .option('--no-intel', 'check pools against the built-in list only, not threat intelligence')
     .action(run(async (opts: SniffOptions) => sniff(opts)));
 };

@@ -4,7 +4,8 @@ import { describeError } from '../core/errors.ts';
 import type { EcsEvent } from '../core/event.ts';
 import type { Finding } from '../core/finding.ts';
 import type { Detector } from '../core/plugin.ts';
-import type { InputKind } from './input-kinds.ts';
+import type { IntelEngine } from '../detect/intel/index.ts';
+import type { HuntReadContext, InputKind } from './input-kinds.ts';
 import { HEAD_BYTES, INPUT_KINDS, kindFor } from './input-kinds.ts';
 import { walkInputs } from './walk.ts';
 
@@ -24,6 +25,8 @@ export interface HuntOptions {
   to?: number;
   kinds?: readonly InputKind[];
   signal?: AbortSignal;
+  /** Threat intelligence handed to inputs that check pools themselves (network analysis). */
+  intel?: IntelEngine;
   onProgress?: (p: HuntProgress) => void;
   /** Called with each finding as it is made (for streaming output); findings are also returned. */
   onFinding?: (f: Finding) => void;
@@ -97,6 +100,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   const from = opts.from ?? Number.NEGATIVE_INFINITY;
   const to = opts.to ?? Number.POSITIVE_INFINITY;
   const timed = opts.from !== undefined || opts.to !== undefined;
+  const ctx: HuntReadContext = {};
+  if (opts.signal) ctx.signal = opts.signal;
+  if (opts.intel) ctx.intel = opts.intel;
 
   for (const file of files) {
     if (opts.signal?.aborted) break;
@@ -119,7 +125,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       stats.filesByKind[kind.name] = (stats.filesByKind[kind.name] ?? 0) + 1;
       try {
         let n = 0;
-        for await (const item of kind.read(file.path, opts.signal ? { signal: opts.signal } : {})) {
+        for await (const item of kind.read(file.path, ctx)) {
           if (item.kind === 'issue') addIssue(item.issue);
           else if (item.kind === 'finding') emit(item.finding);
           else {

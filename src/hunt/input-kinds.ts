@@ -1,6 +1,7 @@
 import type { ParseIssue } from '../core/errors.ts';
 import type { EcsEvent } from '../core/event.ts';
 import type { Finding } from '../core/finding.ts';
+import type { IntelEngine } from '../detect/intel/index.ts';
 import { networkInputKind } from '../detect/network/hunt-input.ts';
 import { isEvtx, readEvtxFile } from '../sources/evtx/index.ts';
 import { readWinlogJson, sniffWinlogJson } from '../sources/winlog-json/index.ts';
@@ -18,6 +19,8 @@ export type HuntItem =
 
 export interface HuntReadContext {
   signal?: AbortSignal;
+  /** Threat intelligence for inputs that check pools while they parse (network captures and logs). */
+  intel?: IntelEngine;
 }
 
 /**

@@ -28,6 +28,8 @@ test('hunt over a Winlogbeat export: findings carry the record identity, bad lin
   assert.deepEqual(names, [
     'Cryptocurrency Miner Command Line',
     'DNS Query for a Mining Pool',
+    // The same query checked against threat intel (pool.supportxmr.com is in the shipped feed).
+    'DNS query for a listed mining pool',
     'Miner Installed as a Service (7045)',
     'Service Installed From a User-Writable Folder (7045)',
     'Windows System Process Name Run From Outside System Folders',

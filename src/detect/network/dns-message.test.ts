@@ -21,7 +21,7 @@ test('question and compressed answers', () => {
   );
   assert.ok(!('error' in m));
   assert.deepEqual(m.questions, [{ name: 'pool.example.org', type: 'A' }]);
-  assert.deepEqual(m.answers, [{ name: 'pool.example.org', type: 'A', data: '192.0.2.7' }]);
+  assert.deepEqual(m.answers, [{ name: 'pool.example.org', type: 'A', data: '192.0.2.7', ttl: 60 }]);
   assert.equal(m.response, true);
 });
 

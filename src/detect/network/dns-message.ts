@@ -11,7 +11,7 @@ export interface DnsMessage {
   response: boolean;
   rcode: number;
   questions: { name: string; type: string }[];
-  answers: { name: string; type: string; data: string }[];
+  answers: { name: string; type: string; data: string; ttl: number }[];
 }
 
 export type DnsResult = DnsMessage | { error: string };
@@ -84,7 +84,8 @@ export function parseDnsMessage(buf: Uint8Array, off: number, len: number): DnsR
       const r = readName(buf, off, rd + rdlen, { p: rd + 2 });
       if (typeof r === 'string') data = r;
     } else if (type === 16) data = readTxt(buf, rd, rd + rdlen);
-    if (data !== undefined) msg.answers.push({ name, type: dnsTypeName(type), data });
+    if (data !== undefined)
+      msg.answers.push({ name, type: dnsTypeName(type), data, ttl: dv.getUint32(cursor.p + 4, false) });
     cursor.p = rd + rdlen;
   }
   return msg;

@@ -5,8 +5,8 @@ import { analyzeNetworkFile, sniffNetworkKind } from './index.ts';
 export const networkInputKind: InputKind = {
   name: 'network',
   sniff: (head, path) => sniffNetworkKind(head, path) !== undefined,
-  async *read(path) {
-    for await (const x of analyzeNetworkFile(path)) {
+  async *read(path, ctx) {
+    for await (const x of analyzeNetworkFile(path, { intel: ctx.intel })) {
       if ('rule' in x) yield { kind: 'finding', finding: x };
       else yield { kind: 'issue', issue: x };
     }

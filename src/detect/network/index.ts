@@ -7,6 +7,7 @@ import type { Finding } from '../../core/finding.ts';
 import { CaptureReader, captureFormatOf } from '../../sources/pcap/capture-reader.ts';
 import { parseEveLine } from '../../sources/suricata/eve-json.ts';
 import { ZeekLogParser } from '../../sources/zeek/zeek-log.ts';
+import type { IntelEngine } from '../intel/index.ts';
 import type { AnalyzerStats } from './capture-analyzer.ts';
 import { CaptureAnalyzer } from './capture-analyzer.ts';
 import type { NetworkLists } from './lists.ts';
@@ -37,8 +38,10 @@ export function sniffNetworkKind(head: Uint8Array, path: string): NetworkKind | 
 }
 
 export interface AnalyzeOptions {
-  detector?: Partial<Omit<NetworkDetectorOptions, 'lists'>>;
+  detector?: Partial<Omit<NetworkDetectorOptions, 'lists' | 'intel'>>;
   lists?: NetworkLists;
+  /** Threat intelligence for pool names and addresses; without it only the built-in floor is checked. */
+  intel?: IntelEngine | undefined;
   /** Called once at the end with the capture counters (pcap/pcapng only). */
   onStats?: (s: AnalyzerStats & { packets: number; kind: NetworkKind }) => void;
   /** Every observation, for callers that want them (e.g. to print DNS names). */
@@ -77,7 +80,7 @@ export async function* analyzeNetworkFile(
     return;
   }
   const lists = opts.lists ?? networkLists();
-  const detector = new NetworkDetector({ ...opts.detector, lists });
+  const detector = new NetworkDetector({ ...opts.detector, lists, intel: opts.intel });
   const observe = opts.onEvent
     ? (e: NetEvent) => {
         opts.onEvent!(e);

@@ -5,6 +5,7 @@ import { poolPorts } from '../pool-ports.ts';
 /** The shipped network lists (data/network/*.json, each with its provenance). */
 export interface NetworkLists {
   poolPorts: ReadonlySet<number>;
+  /** The built-in floor of pool domains the shipped intel feed lacks (checked after the engine). */
   poolDomains: ReadonlySet<string>;
   minerAgents: RegExp;
   p2pPorts: ReadonlyMap<number, string>;
@@ -30,17 +31,4 @@ export function networkLists(): NetworkLists {
     p2pPorts: new Map(Object.entries(p2p.ports).map(([k, v]) => [Number(k), v])),
   };
   return cached;
-}
-
-/** The list entry a name falls under (itself or a parent domain), if any. */
-export function poolDomainOf(name: string, lists: NetworkLists): string | undefined {
-  let n = name.toLowerCase();
-  if (n.endsWith('.')) n = n.slice(0, -1);
-  // Walk up the labels: one set lookup per label instead of a scan of the list.
-  for (let i = -1; ; ) {
-    const d = n.slice(i + 1);
-    if (lists.poolDomains.has(d)) return d;
-    i = n.indexOf('.', i + 1);
-    if (i < 0) return undefined;
-  }
 }

@@ -27,7 +27,7 @@ export interface NetEvent {
   dns?: {
     response: boolean;
     questions: { name: string; type: string }[];
-    answers: { name: string; type: string; data: string }[];
+    answers: { name: string; type: string; data: string; ttl?: number }[];
   };
   tls?: { serverName?: string; certSubjectCn?: string[]; certSans?: string[] };
   mining?: MiningMessage;

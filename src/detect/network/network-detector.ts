@@ -5,13 +5,21 @@ import { makeFinding } from '../../core/finding.ts';
 import type { Detector } from '../../core/plugin.ts';
 import type { Severity } from '../../core/severity.ts';
 import { maxSeverity } from '../../core/severity.ts';
+import type { IntelEngine } from '../intel/index.ts';
+import type { PoolHit, PoolVerdict } from '../intel-match/pool-check.ts';
+import { hitEvidence, PoolCheck } from '../intel-match/pool-check.ts';
 import type { NetworkLists } from './lists.ts';
-import { poolDomainOf } from './lists.ts';
 import { nameRandomness, RANDOM_NAME_THRESHOLD } from './name-randomness.ts';
 import type { NetEndpoint, NetEvent } from './net-event.ts';
 
 export interface NetworkDetectorOptions {
   lists: NetworkLists;
+  /**
+   * Threat intelligence for pool names and addresses (the caller builds it:
+   * `loadDefaultIntel()`); without it only the built-in floor of pool
+   * domains in `lists` is checked.
+   */
+  intel?: IntelEngine | undefined;
   /** New outbound connections from one source within `rateWindowMs` above which it is reported. */
   rateLimit?: number;
   rateWindowMs?: number;
@@ -29,6 +37,11 @@ const RULES = {
   poolDomain: {
     id: 'deminer.network.pool_domain',
     name: 'Mining pool name looked up or contacted',
+    ruleset: 'builtin',
+  },
+  poolAddress: {
+    id: 'deminer.network.pool_address',
+    name: 'Connection to a listed mining-pool address',
     ruleset: 'builtin',
   },
   minerAgent: {
@@ -135,8 +148,9 @@ export class NetworkDetector implements Detector<NetEvent> {
   private readonly pdns = new Map<string, string>();
   private readonly rate = new Map<string, number[]>();
   private readonly scored = new Map<string, number>();
-  /** Pool-list verdict per name ('' for none): busy resolvers repeat the same few names. */
-  private readonly pools = new Map<string, string>();
+  private readonly pools: PoolCheck;
+  /** Pool verdict per name (null for none): busy resolvers repeat the same few names. */
+  private readonly nameVerdicts = new Map<string, PoolHit | 'allowed' | null>();
 
   constructor(opts: NetworkDetectorOptions) {
     this.lists = opts.lists;
@@ -145,6 +159,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     this.threshold = opts.randomThreshold ?? RANDOM_NAME_THRESHOLD;
     this.score = opts.scoreName ?? nameRandomness;
     this.maxPdns = opts.maxPassiveDns ?? 100_000;
+    this.pools = new PoolCheck({ intel: opts.intel, floor: opts.lists.poolDomains });
   }
 
   /** Names learned from DNS answers for an IP (passive DNS; nothing is resolved). */
@@ -278,7 +293,28 @@ export class NetworkDetector implements Detector<NetEvent> {
       if (dests.length < 20 && !dests.includes(d)) dests.push(d);
       a.evidence['destinations'] = dests;
     }
+    this.checkAddress(e, e.src, e.dst);
     if (e.opened) this.countConnection(e);
+  }
+
+  private checkAddress(e: NetEvent, src: NetEndpoint, dst: NetEndpoint): void {
+    const v = this.pools.ip(dst.ip, dst.port);
+    if (v === undefined || v === 'allowed') return;
+    const where = dst.port !== undefined ? `${dst.ip}:${dst.port}` : dst.ip;
+    const a = this.hit(
+      e,
+      RULES.poolAddress,
+      'high',
+      MINING,
+      src.ip,
+      [v.indicator],
+      () =>
+        `${src.ip} connected to ${where}${v.via ? ` (an address of ${v.via})` : ''}, a mining pool listed by ${v.source} (${v.indicator}); find the process holding the connection and treat the host as running a miner.`,
+      { destination: dst, evidence: { intel: hitEvidence(v) } },
+    );
+    const dests = (a.evidence['destinations'] as string[] | undefined) ?? [];
+    if (dests.length < 20 && !dests.includes(where)) dests.push(where);
+    a.evidence['destinations'] = dests;
   }
 
   private countConnection(e: NetEvent): void {
@@ -311,30 +347,41 @@ export class NetworkDetector implements Detector<NetEvent> {
     }
   }
 
-  private checkName(e: NetEvent, name: string, via: 'dns' | 'tls' | 'http', host: string): void {
-    let pool = this.pools.get(name);
-    if (pool === undefined) {
-      pool = poolDomainOf(name, this.lists) ?? '';
-      if (this.pools.size > 200_000) this.pools.clear();
-      this.pools.set(name, pool);
+  private poolVerdict(name: string): PoolHit | 'allowed' | null {
+    let v = this.nameVerdicts.get(name);
+    if (v === undefined) {
+      v = this.pools.domain(name) ?? null;
+      if (this.nameVerdicts.size > 200_000) this.nameVerdicts.clear();
+      this.nameVerdicts.set(name, v);
     }
+    return v;
+  }
+
+  private poolHit(e: NetEvent, name: string, via: 'dns' | 'tls' | 'http', host: string, pool: PoolHit): void {
+    this.hit(
+      e,
+      RULES.poolDomain,
+      'high',
+      MINING,
+      host,
+      [pool.indicator],
+      () =>
+        `${host} ${via === 'dns' ? 'looked up' : 'contacted'} ${name}, a mining pool listed by ${pool.source} (${pool.indicator}); find the process behind it and treat the host as running a miner.`,
+      {
+        destination: via === 'dns' ? undefined : e.dst,
+        dnsName: via === 'dns' ? name : undefined,
+        tlsName: via === 'tls' ? name : undefined,
+        evidence: { pool_domain: pool.indicator, intel: hitEvidence(pool), names: [name], seen_in: via },
+      },
+    );
+  }
+
+  private checkName(e: NetEvent, name: string, via: 'dns' | 'tls' | 'http', host: string): void {
+    const pool = this.poolVerdict(name);
+    // The allow-list (the organisation's own domains, shared CDNs) silences the name for every check.
+    if (pool === 'allowed') return;
     if (pool) {
-      this.hit(
-        e,
-        RULES.poolDomain,
-        'high',
-        MINING,
-        host,
-        [pool],
-        () =>
-          `${host} ${via === 'dns' ? 'looked up' : 'contacted'} ${name}, a mining pool (${pool}); find the process behind it and treat the host as running a miner.`,
-        {
-          destination: via === 'dns' ? undefined : e.dst,
-          dnsName: via === 'dns' ? name : undefined,
-          tlsName: via === 'tls' ? name : undefined,
-          evidence: { pool_domain: pool, names: [name], seen_in: via },
-        },
-      );
+      this.poolHit(e, name, via, host, pool);
       return;
     }
     if (via === 'http') return;
@@ -377,6 +424,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     if (!d) return;
     if (d.response) {
       const q = d.questions[0]?.name;
+      this.observeAnswers(q, d.answers);
       for (const a of d.answers) {
         if (a.type !== 'A' && a.type !== 'AAAA') continue;
         if (this.pdns.size >= this.maxPdns) {
@@ -389,6 +437,24 @@ export class NetworkDetector implements Detector<NetEvent> {
     }
     const host = e.src?.ip ?? 'unknown';
     for (const q of d.questions) this.checkName(e, q.name, 'dns', host);
+  }
+
+  /**
+   * Passive DNS for the pool check: the addresses answered for a listed name
+   * (the question or any name in its CNAME chain) become pool addresses.
+   */
+  private observeAnswers(q: string | undefined, answers: NonNullable<NetEvent['dns']>['answers']): void {
+    const ips: string[] = [];
+    const names: string[] = q ? [q] : [];
+    let ttl = Number.POSITIVE_INFINITY;
+    for (const a of answers) {
+      if (a.type === 'A' || a.type === 'AAAA') {
+        ips.push(a.data);
+        if (a.ttl !== undefined) ttl = Math.min(ttl, a.ttl);
+      } else if (a.type === 'CNAME' && names.length < 8) names.push(a.data);
+    }
+    if (ips.length === 0) return;
+    for (const n of names) this.pools.observeDnsAnswer(n, ips, Number.isFinite(ttl) ? ttl : 0);
   }
 
   private tls(e: NetEvent): void {
@@ -407,7 +473,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     const h = e.http;
     if (!h) return;
     const host = e.src?.ip ?? 'unknown';
-    if (h.host && !/^[\d.:[\]]+$/.test(h.host)) this.checkName(e, h.host, 'http', host);
+    if (h.host) this.checkHttp(e, h.host, h.uri, host);
     const ua = h.userAgent;
     if (ua && this.lists.minerAgents.test(ua)) {
       this.hit(
@@ -422,6 +488,25 @@ export class NetworkDetector implements Detector<NetEvent> {
         { destination: e.dst, evidence: { user_agent: ua, url: h.uri, http_host: h.host } },
       );
     }
+  }
+
+  private checkHttp(e: NetEvent, hostHeader: string, uri: string | undefined, host: string): void {
+    const bare = hostHeader.replace(/:\d+$/, '');
+    if (!uri || !uri.startsWith('/')) {
+      // Without a path only the host can match; names go through the per-name cache.
+      if (!/^[\d.:[\]]+$/.test(bare)) this.checkName(e, bare, 'http', host);
+      return;
+    }
+    let v: PoolVerdict;
+    try {
+      v = this.pools.url(`http://${hostHeader}${uri}`, bare);
+    } catch {
+      v = undefined;
+    }
+    if (!v || v === 'allowed') return;
+    // An address as host is the flow check's to report, unless a URL indicator names this very URL.
+    if (/^[\d.:[\]]+$/.test(bare) && v.type !== 'url') return;
+    this.poolHit(e, bare, 'http', host, v);
   }
 
   private mining(e: NetEvent): void {

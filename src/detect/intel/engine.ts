@@ -1,6 +1,6 @@
 import { normalizeUrl, parseIpPort } from './classify.ts';
 import type { IndicatorIndex } from './indicator-index.ts';
-import { mappedV4, parseIPv4, parseIPv6 } from './ip.ts';
+import { mappedV4, parseIPv4, parseIPv6, parseIPv6Words, wordsToBytes } from './ip.ts';
 import type { PassiveDns } from './passive-dns.ts';
 import type { IndicatorType, IntelMatch, IntelVerdict } from './types.ts';
 import { INDICATOR_TYPES, NO_MATCH } from './types.ts';
@@ -62,33 +62,46 @@ export class IntelEngine {
   matchIp(ip: string): IntelVerdict {
     const n = parseIPv4(ip);
     if (n >= 0) return this.matchV4(n);
-    const bytes = parseIPv6(ip);
-    if (!bytes) return NO_MATCH;
-    const m = mappedV4(bytes);
-    if (m >= 0) return this.matchV4(m);
+    const w = this.words;
+    if (!parseIPv6Words(ip, w)) return NO_MATCH;
+    if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return this.matchV4(w[3]!);
+    const p =
+      this.passiveDnsStore.sizeV6 > 0 ? this.passiveDnsStore.matchV6(wordsToBytes(w), this.now()) : undefined;
+    const allowHit = this.allow.hasV6Words(w);
+    if (!p && !allowHit && !this.feeds.hasV6Words(w)) return NO_MATCH;
     const found: IntelMatch[] = [];
-    this.feeds.eachV6(bytes, (head) => this.collect(this.feeds, head, found));
-    const p = this.passiveDnsStore.matchV6(bytes, this.now());
+    this.feeds.eachV6Words(w, (head) => this.collect(this.feeds, head, found));
     if (p) found.push(p);
     const allowed: IntelMatch[] = [];
-    this.allow.eachV6(bytes, (head) => this.collect(this.allow, head, allowed));
-    return found.length === 0 && allowed.length === 0 ? NO_MATCH : this.verdict(found, allowed);
+    if (allowHit) this.allow.eachV6Words(w, (head) => this.collect(this.allow, head, allowed));
+    return this.verdict(found, allowed);
   }
 
   /** IPv4 as an unsigned 32-bit number, for callers that already hold one. */
   matchV4(ip: number): IntelVerdict {
     const p = this.passiveDnsStore.size > 0 ? this.passiveDnsStore.matchV4(ip, this.now()) : undefined;
     const allowHit = this.allow.hasV4(ip);
+    const cover = this.feeds.v4Cover(ip);
     if (!p && !allowHit) {
-      // One pass over the prefix tables answers the common cases: no hit, or exactly one.
-      const head = this.feeds.singleV4Head(ip);
-      if (head >= 0) return this.single(head);
-      if (head === -1) return NO_MATCH;
+      // One range lookup answers the common cases without allocating.
+      if (cover === -1) return NO_MATCH;
+      if (cover >= 0) return this.single(cover);
+      const cached = this.verdicts.get(cover);
+      if (cached) return cached;
     }
-    const hit = this.feeds.hasV4(ip);
-    if (!hit && !p && !allowHit) return NO_MATCH;
+    if (cover === -1 && !p && !allowHit) return NO_MATCH;
     const found: IntelMatch[] = [];
-    if (hit) this.feeds.eachV4(ip, (head) => this.collect(this.feeds, head, found));
+    const k = this.feeds.v4Heads(cover, this.heads);
+    let expires = false;
+    for (let i = 0; i < k; i++) {
+      expires ||= this.chainExpires(this.heads[i]!);
+      this.collect(this.feeds, this.heads[i]!, found);
+    }
+    if (!p && !allowHit && !expires && found.length > 0) {
+      const v = Object.freeze({ ...this.verdict(found, []), matches: Object.freeze(found) });
+      this.verdicts.set(cover, v);
+      return v;
+    }
     if (p) found.push(p);
     const allowed: IntelMatch[] = [];
     if (allowHit) this.allow.eachV4(ip, (head) => this.collect(this.allow, head, allowed));
@@ -182,15 +195,10 @@ export class IntelEngine {
   isAllowedIp(ip: string): boolean {
     const n = parseIPv4(ip);
     if (n >= 0) return this.allow.hasV4(n);
-    const bytes = parseIPv6(ip);
-    if (!bytes) return false;
-    const m = mappedV4(bytes);
-    if (m >= 0) return this.allow.hasV4(m);
-    let hit = false;
-    this.allow.eachV6(bytes, () => {
-      hit = true;
-    });
-    return hit;
+    const w = this.words;
+    if (!parseIPv6Words(ip, w)) return false;
+    if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return this.allow.hasV4(w[3]!);
+    return this.allow.hasV6Words(w);
   }
 
   /** True when the allow-list covers this indicator value (exporters leave those out). */
@@ -244,7 +252,15 @@ export class IntelEngine {
   }
 
   private readonly heads = new Int32Array(128);
+  private readonly words = new Uint32Array(4);
+  /** Cached verdicts: chain heads (>= 0) and nested IPv4 covers (<= -2) never collide. */
   private readonly verdicts = new Map<number, IntelVerdict>();
+
+  private chainExpires(head: number): boolean {
+    const r = this.feeds.records;
+    for (let id = head; id >= 0; id = r.next.get(id)) if (r.expiresAt(id) !== 0) return true;
+    return false;
+  }
 
   /**
    * The verdict for one feed chain and no allow entry, cached per chain when
@@ -253,9 +269,7 @@ export class IntelEngine {
   private single(head: number): IntelVerdict {
     const cached = this.verdicts.get(head);
     if (cached) return cached;
-    const r = this.feeds.records;
-    let expires = false;
-    for (let id = head; id >= 0; id = r.next.get(id)) if (r.expiresAt(id) !== 0) expires = true;
+    const expires = this.chainExpires(head);
     const matches: IntelMatch[] = [];
     this.collect(this.feeds, head, matches);
     const v = this.verdict(matches, []);

@@ -1,9 +1,10 @@
 import { DomainTable } from './domain-table.ts';
-import { bytesKey, maskBytes, maskV4, parseIPv4, parseIPv6 } from './ip.ts';
+import { bytesKey, maskV4, maskWords, parseIPv4, parseIPv6, parseIPv6Words } from './ip.ts';
 import { RecordStore } from './record-store.ts';
 import type { Indicator, IndicatorType } from './types.ts';
 import { U32Map } from './u32-map.ts';
 import { V4Ranges } from './v4-ranges.ts';
+import { V6Map } from './v6-map.ts';
 
 /**
  * Indicators keyed for the lookups the engine makes: a label-suffix table
@@ -19,8 +20,12 @@ export class IndicatorIndex {
   /** Prefix lengths present, longest first, with their tables and masks side by side. */
   /** Built on the first lookup after a change. */
   private v4Flat: V4Ranges | undefined;
-  private readonly v6 = new Map<number, Map<string, number>>();
+  private readonly v6 = new Map<number, V6Map>();
+  /** Prefix lengths in use, longest first, with their tables side by side. */
   private v6Lens: number[] = [];
+  private v6Tables: V6Map[] = [];
+  private readonly words = new Uint32Array(4);
+  private readonly masked = new Uint32Array(4);
   private readonly ipPortV4 = new U32Map();
   private readonly ipPortV6 = new Map<string, number>();
   private readonly urls = new Map<string, number>();
@@ -73,17 +78,17 @@ export class IndicatorIndex {
       case 'ipv6':
       case 'ipv6-cidr': {
         const [addr, len] = splitCidr(ind.value, 128);
-        const bytes = parseIPv6(addr);
-        if (!bytes) return;
+        if (!parseIPv6Words(addr, this.words)) return;
         let table = this.v6.get(len);
         if (!table) {
-          table = new Map();
+          table = new V6Map();
           this.v6.set(len, table);
           this.v6Lens = [...this.v6.keys()].sort((a, b) => b - a);
+          this.v6Tables = this.v6Lens.map((l) => this.v6.get(l)!);
         }
-        const key = bytesKey(maskBytes(bytes, len));
-        const id = this.chainAdd(table.get(key) ?? -1, ind);
-        if (id >= 0) table.set(key, id);
+        maskWords(this.words, len, this.masked);
+        const id = this.chainAdd(table.get(this.masked), ind);
+        if (id >= 0) table.set(this.masked, id);
         return;
       }
       case 'ip-port': {
@@ -145,12 +150,12 @@ export class IndicatorIndex {
    * may cache per code.
    */
   v4Cover(ip: number): number {
-    return (this.v4Flat ??= this.flattenV4()).cover(ip);
+    return this.flatV4().cover(ip);
   }
 
   /** Chain heads of a `v4Cover` code, longest prefix first, into `out`; returns the count. */
   v4Heads(cover: number, out: Int32Array): number {
-    return (this.v4Flat ??= this.flattenV4()).values(cover, out);
+    return this.flatV4().values(cover, out);
   }
 
   /** Calls `fn` with the chain head of every prefix that contains `ip`, longest first. */
@@ -175,6 +180,11 @@ export class IndicatorIndex {
 
   private readonly scratch = new Int32Array(33);
 
+  private flatV4(): V4Ranges {
+    if (!this.v4Flat) this.v4Flat = this.flattenV4();
+    return this.v4Flat;
+  }
+
   private flattenV4(): V4Ranges {
     const nets: number[] = [];
     const lens: number[] = [];
@@ -189,10 +199,31 @@ export class IndicatorIndex {
   }
 
   eachV6(bytes: readonly number[], fn: (head: number) => void): void {
-    for (const len of this.v6Lens) {
-      const head = this.v6.get(len)!.get(bytesKey(maskBytes(bytes, len)));
-      if (head !== undefined) fn(head);
+    const w = this.words;
+    for (let i = 0; i < 4; i++)
+      w[i] =
+        ((bytes[4 * i]! << 24) | (bytes[4 * i + 1]! << 16) | (bytes[4 * i + 2]! << 8) | bytes[4 * i + 3]!) >>>
+        0;
+    this.eachV6Words(w, fn);
+  }
+
+  /** Calls `fn` with the chain head of every prefix that contains the address in `words`, longest first. */
+  eachV6Words(words: ArrayLike<number>, fn: (head: number) => void): void {
+    const tables = this.v6Tables;
+    for (let i = 0; i < tables.length; i++) {
+      maskWords(words, this.v6Lens[i]!, this.masked);
+      const head = tables[i]!.get(this.masked);
+      if (head >= 0) fn(head);
     }
+  }
+
+  hasV6Words(words: ArrayLike<number>): boolean {
+    const tables = this.v6Tables;
+    for (let i = 0; i < tables.length; i++) {
+      maskWords(words, this.v6Lens[i]!, this.masked);
+      if (tables[i]!.get(this.masked) >= 0) return true;
+    }
+    return false;
   }
 
   ipPortHeadV4(ip: number): number {

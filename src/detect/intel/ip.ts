@@ -71,3 +71,80 @@ export function mappedV4(bytes: readonly number[]): number {
   if (bytes[10] !== 0xff || bytes[11] !== 0xff) return -1;
   return ((bytes[12]! << 24) | (bytes[13]! << 16) | (bytes[14]! << 8) | bytes[15]!) >>> 0;
 }
+
+const groups = new Int32Array(8);
+
+/**
+ * IPv6 text (a zone id is dropped) into four big-endian 32-bit words of
+ * `out`; false when it is not an address. Plain hex groups with or without
+ * `::` are parsed here without allocating; anything else (dotted-quad
+ * tails, over-long groups, invalid text) goes to `parseIPv6`, so both
+ * always agree on what an address is.
+ */
+export function parseIPv6Words(s: string, out: Uint32Array): boolean {
+  if (fastIPv6(s, out)) return true;
+  const bytes = parseIPv6(s);
+  if (!bytes) return false;
+  for (let w = 0; w < 4; w++)
+    out[w] =
+      ((bytes[4 * w]! << 24) | (bytes[4 * w + 1]! << 16) | (bytes[4 * w + 2]! << 8) | bytes[4 * w + 3]!) >>>
+      0;
+  return true;
+}
+
+function fastIPv6(s: string, out: Uint32Array): boolean {
+  let end = s.indexOf('%');
+  if (end < 0) end = s.length;
+  let i = 0;
+  let n = 0;
+  let gap = -1;
+  if (end >= 2 && s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < end) {
+    let v = 0;
+    let d = 0;
+    for (; i < end; i++) {
+      const c = s.charCodeAt(i);
+      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (h < 0) break;
+      if (++d > 4) return false;
+      v = v * 16 + h;
+    }
+    if (d === 0 || n === 8) return false;
+    groups[n++] = v;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < end && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    } else if (i === end) return false;
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  if (gap >= 0) {
+    const tail = n - gap;
+    for (let k = 0; k < tail; k++) groups[7 - k] = groups[n - 1 - k]!;
+    for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
+  }
+  for (let w = 0; w < 4; w++) out[w] = ((groups[2 * w]! << 16) | groups[2 * w + 1]!) >>> 0;
+  return true;
+}
+
+/** Words of `words` with every bit after `len` cleared, into `out` (may be the same array). */
+export function maskWords(words: ArrayLike<number>, len: number, out: Uint32Array): void {
+  for (let w = 0; w < 4; w++) {
+    const bits = len - w * 32;
+    out[w] = bits >= 32 ? words[w]! : bits <= 0 ? 0 : (words[w]! & (0xffffffff << (32 - bits))) >>> 0;
+  }
+}
+
+/** Words to the 16 bytes `parseIPv6` returns. */
+export function wordsToBytes(words: ArrayLike<number>): number[] {
+  const out = new Array<number>(16);
+  for (let i = 0; i < 16; i++) out[i] = (words[i >> 2]! >>> (24 - 8 * (i & 3))) & 255;
+  return out;
+}

@@ -45,6 +45,11 @@ export class PassiveDns {
     return this.live;
   }
 
+  /** IPv6 entries held: lookups skip building a key when there are none. */
+  get sizeV6(): number {
+    return this.v6.size;
+  }
+
   /** Records `ip` as an address of the listed `domain`; returns false when it is not an IP. */
   remember(domain: string, ip: string, ttlSeconds: number, now: number): boolean {
     if (this.options.maxEntries <= 0) return false;

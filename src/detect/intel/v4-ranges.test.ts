@@ -29,8 +29,7 @@ test('V4Ranges reports every containing prefix, longest first, like a linear sca
   const r = new V4Ranges(nets, lens, values);
   const out = new Int32Array(40);
   const probe = (ip: number) => {
-    const want = nets
-      .map((n, i) => i)
+    const want = values
       .filter((i) => (ip & maskV4(lens[i]!)) >>> 0 === nets[i])
       .sort((a, b) => lens[b]! - lens[a]!);
     const n = r.values(r.cover(ip), out);

@@ -150,3 +150,47 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** An Ethernet/IPv4/TCP packet with the given flags (0x02 SYN) and no payload. */
+export function ethIpv4TcpSyn(src: number[], dst: number[], sport: number, dport: number): Uint8Array {
+  const out = new Uint8Array(14 + 20 + 20);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(12, 0x0800);
+  const p = 14;
+  out[p] = 0x45;
+  dv.setUint16(p + 2, 40);
+  out[p + 8] = 64;
+  out[p + 9] = 6;
+  out.set(src, p + 12);
+  out.set(dst, p + 16);
+  const t = p + 20;
+  dv.setUint16(t, sport);
+  dv.setUint16(t + 2, dport);
+  dv.setUint32(t + 4, 1000);
+  out[t + 12] = 5 << 4;
+  out[t + 13] = 0x02;
+  dv.setUint16(t + 14, 64240);
+  return out;
+}
+
+/** The response to `dnsQuery(name, id)`: one A record per address, with `ttl` seconds. */
+export function dnsAnswer(name: string, addresses: number[][], ttl = 60, id = 0x1234): Uint8Array {
+  const q = dnsQuery(name, id);
+  const out = new Uint8Array(q.length + addresses.length * 16);
+  out.set(q);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(2, 0x8180);
+  dv.setUint16(6, addresses.length);
+  let o = q.length;
+  for (const a of addresses) {
+    // A pointer to the question name at offset 12.
+    dv.setUint16(o, 0xc00c);
+    dv.setUint16(o + 2, 1);
+    dv.setUint16(o + 4, 1);
+    dv.setUint32(o + 6, ttl);
+    dv.setUint16(o + 10, 4);
+    out.set(a, o + 12);
+    o += 16;
+  }
+  return out;
+}

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Finding } from '../../src/core/finding.ts';
+import type { IntelEngine } from '../../src/detect/intel/index.ts';
+import { buildIntel, intelConfigSchema } from '../../src/detect/intel/index.ts';
+import { analyzeNetworkFile } from '../../src/detect/network/index.ts';
+import { dnsAnswer, dnsQuery, ethIpv4TcpSyn, ethIpv4Udp, pcapFile } from './pcap-build.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '..', '..', 'bin', 'deminer.js');
+const dir = mkdtempSync(join(tmpdir(), 'deminer-net-intel-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const HOST = [10, 0, 0, 5];
+const RESOLVER = [192, 0, 2, 53];
+const POOL_ADDR = [203, 0, 113, 9];
+
+/**
+ * A host resolves pool.minexmr.com (minexmr.com is in the shipped intel feed
+ * data/intel/pools.txt and not in the network floor), connects to the answered
+ * address on a port no pool list names, then to 45.32.105.134:3333 (an address
+ * the feed lists), and looks up xmr.nanopool.org (in the floor only).
+ */
+function capture(): string {
+  const file = join(dir, 'pool-dns.pcap');
+  writeFileSync(
+    file,
+    pcapFile([
+      ethIpv4Udp(HOST, RESOLVER, 40000, 53, dnsQuery('pool.minexmr.com')),
+      ethIpv4Udp(RESOLVER, HOST, 53, 40000, dnsAnswer('pool.minexmr.com', [POOL_ADDR], 30)),
+      ethIpv4TcpSyn(HOST, POOL_ADDR, 50000, 4444),
+      ethIpv4TcpSyn(HOST, [45, 32, 105, 134], 50001, 3333),
+      ethIpv4Udp(HOST, RESOLVER, 40001, 53, dnsQuery('xmr.nanopool.org', 0x2222)),
+    ]),
+  );
+  return file;
+}
+const file = capture();
+
+async function findings(intel?: IntelEngine): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for await (const x of analyzeNetworkFile(file, { intel })) if ('rule' in x) out.push(x);
+  return out;
+}
+
+function engine(allow: string[] = [], ips: string[] = []): IntelEngine {
+  const stateDir = mkdtempSync(join(dir, 'state-'));
+  return buildIntel({ stateDir, config: intelConfigSchema.parse({ allow: { domains: allow, ips } }) });
+}
+
+test('a listed pool name in DNS, its answered address and a listed address are high findings with the indicator', async () => {
+  const fs = await findings(engine());
+  const dns = fs.find(
+    (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'pool.minexmr.com',
+  );
+  assert.ok(dns, 'pool_domain for pool.minexmr.com');
+  assert.equal(dns.severity, 'high');
+  assert.deepEqual(dns.threat.technique, ['T1496']);
+  assert.equal(dns.host.name, '10.0.0.5');
+  assert.deepEqual(dns.evidence['intel'], {
+    indicator: 'minexmr.com',
+    type: 'domain',
+    source: 'deminer-pools',
+    confidence: 80,
+  });
+  // The query and the response both carry the name.
+  assert.deepEqual(dns.evidence['frames'], [1, 2]);
+
+  // Passive DNS: the answer made 203.0.113.9 a pool address, on a port no list knows.
+  const viaDns = fs.find(
+    (f) => f.rule.id === 'deminer.network.pool_address' && f.destination?.ip === '203.0.113.9',
+  );
+  assert.ok(viaDns, 'pool_address for the answered address');
+  assert.equal(viaDns.severity, 'high');
+  assert.equal(viaDns.destination?.port, 4444);
+  assert.equal(viaDns.destination?.domain, 'pool.minexmr.com');
+  const ev = viaDns.evidence['intel'] as Record<string, unknown>;
+  assert.equal(ev['indicator'], '203.0.113.9');
+  assert.equal(ev['type'], 'passive-dns');
+  assert.equal(ev['via'], 'pool.minexmr.com');
+  assert.equal(ev['source'], 'passive-dns');
+
+  const listed = fs.find(
+    (f) => f.rule.id === 'deminer.network.pool_address' && f.destination?.ip === '45.32.105.134',
+  );
+  assert.ok(listed, 'pool_address for a listed IPv4');
+  assert.equal((listed.evidence['intel'] as Record<string, unknown>)['type'], 'ipv4');
+  assert.match(listed.message, /45\.32\.105\.134:3333.*deminer-pools/);
+  // The pool port finding stays beside it: it says something different (the port), at medium.
+  assert.ok(fs.some((f) => f.rule.id === 'deminer.network.pool_port' && f.destination?.port === 3333));
+
+  const floor = fs.find(
+    (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'xmr.nanopool.org',
+  );
+  assert.equal((floor?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-network-pools');
+  assert.equal(floor?.evidence['pool_domain'], 'nanopool.org');
+
+  // Same input, same fingerprints.
+  const again = await findings(engine());
+  assert.deepEqual(again.map((f) => f.fingerprint).sort(), fs.map((f) => f.fingerprint).sort());
+});
+
+test('allow-listed names and addresses give no pool finding, the floor included', async () => {
+  const fs = await findings(engine(['minexmr.com', 'nanopool.org'], ['45.32.105.134']));
+  const ids = fs.map((f) => `${f.rule.id} ${f.dns?.question.name ?? f.destination?.ip ?? ''}`);
+  assert.ok(!ids.some((i) => i.includes('pool_domain')), ids.join(', '));
+  assert.ok(!ids.some((i) => i.includes('pool_address')), ids.join(', '));
+});
+
+test('without intel only the built-in floor is checked', async () => {
+  const fs = await findings(undefined);
+  const ids = fs.map((f) => f.rule.id);
+  assert.ok(!ids.includes('deminer.network.pool_address'), ids.join(', '));
+  const names = fs
+    .filter((f) => f.rule.id === 'deminer.network.pool_domain')
+    .map((f) => f.dns?.question.name);
+  assert.deepEqual(names, ['xmr.nanopool.org']);
+});
+
+test('deminer sniff -r uses intel by default; --no-intel turns it off', () => {
+  const env = { ...process.env, DEMINER_HOME: mkdtempSync(join(dir, 'home-')) };
+  const run = (extra: string[]) => {
+    const r = spawnSync(process.execPath, [bin, 'sniff', '-r', file, '--format', 'jsonl', ...extra], {
+      encoding: 'utf8',
+      env,
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Finding);
+  };
+  const on = run([]);
+  assert.ok(
+    on.some(
+      (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'pool.minexmr.com',
+    ),
+  );
+  assert.ok(on.some((f) => f.rule.id === 'deminer.network.pool_address'));
+  const off = run(['--no-intel']);
+  assert.ok(!off.some((f) => f.dns?.question.name === 'pool.minexmr.com'));
+  assert.ok(!off.some((f) => f.rule.id === 'deminer.network.pool_address'));
+  assert.ok(
+    off.some((f) => f.dns?.question.name === 'xmr.nanopool.org'),
+    'the floor stays',
+  );
+});

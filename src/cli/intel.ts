@@ -1,12 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { UsageError } from '../core/errors.ts';
 import type { IntelConfig } from '../detect/intel/config.ts';
-import { defaultIntelConfig, loadIntelConfig, resolveStateDir } from '../detect/intel/config.ts';
+import { defaultIntelConfig, resolveStateDir } from '../detect/intel/config.ts';
 import type { IntelEngine } from '../detect/intel/engine.ts';
 import { toHosts, toRpz } from '../detect/intel/export/dns-zones.ts';
 import { toNftables } from '../detect/intel/export/nftables.ts';
@@ -17,6 +14,8 @@ import { refreshAll } from '../detect/intel/refresh.ts';
 import { writeFileAtomic } from '../detect/intel/state.ts';
 import type { Indicator } from '../detect/intel/types.ts';
 import { EXIT, parseChoice, type RegisterCommand } from './command.ts';
+import { defaultConfigPath, loadDeminerConfig } from './config-file.ts';
+import { newTable } from './table.ts';
 
 interface CommonOptions {
   config?: string;
@@ -25,10 +24,10 @@ interface CommonOptions {
 
 /** `--config`, else `$DEMINER_HOME/config.yaml` or `~/.deminer/config.yaml` when present. */
 function configFrom(opts: CommonOptions): { config: IntelConfig; file?: string } {
-  if (opts.config) return { config: loadIntelConfig(opts.config), file: opts.config };
-  const home = process.env.DEMINER_HOME ?? join(homedir(), '.deminer');
-  const file = join(home, 'config.yaml');
-  if (existsSync(file)) return { config: loadIntelConfig(file), file };
+  // The whole file is validated strictly, so a misspelt section is an error here too.
+  if (opts.config) return { config: loadDeminerConfig(opts.config).intel, file: opts.config };
+  const file = defaultConfigPath();
+  if (existsSync(file)) return { config: loadDeminerConfig(file).intel, file };
   return { config: defaultIntelConfig() };
 }
 
@@ -64,7 +63,7 @@ export const registerIntel: RegisterCommand = (program, run) => {
         const outcomes = await refreshAll(config, stateDir, { force: opts.force === true });
         if (format === 'jsonl') for (const o of outcomes) process.stdout.write(`${JSON.stringify(o)}\n`);
         else {
-          const t = new Table({ head: ['feed', 'status', 'indicators', 'issues', 'note'] });
+          const t = newTable({ head: ['feed', 'status', 'indicators', 'issues', 'note'] });
           for (const o of outcomes)
             t.push([
               o.name,
@@ -100,7 +99,7 @@ export const registerIntel: RegisterCommand = (program, run) => {
         const engine = engineFrom(opts);
         let listed = 0;
         let invalid = 0;
-        const t = new Table({ head: ['value', 'verdict', 'matches'] });
+        const t = newTable({ head: ['value', 'verdict', 'matches'] });
         for (const value of all) {
           const v = engine.lookup(value);
           if (v.kind === undefined) {
@@ -143,9 +142,9 @@ export const registerIntel: RegisterCommand = (program, run) => {
         if (format === 'json') {
           process.stdout.write(`${JSON.stringify({ ...s, loadMs }, null, 2)}\n`);
         } else {
-          const types = new Table({ head: ['type', 'indicators'] });
+          const types = newTable({ head: ['type', 'indicators'] });
           for (const [k, n] of Object.entries(s.byType)) if (n > 0) types.push([k, n]);
-          const feeds = new Table({ head: ['feed', 'status', 'indicators', 'last success', 'warning'] });
+          const feeds = newTable({ head: ['feed', 'status', 'indicators', 'last success', 'warning'] });
           for (const f of s.feeds)
             feeds.push([f.name, colourStatus(f.status), f.indicators, f.lastSuccess ?? '', f.warning ?? '']);
           process.stdout.write(

@@ -371,7 +371,12 @@ export class NetworkDetector implements Detector<NetEvent> {
         destination: via === 'dns' ? undefined : e.dst,
         dnsName: via === 'dns' ? name : undefined,
         tlsName: via === 'tls' ? name : undefined,
-        evidence: { pool_domain: pool.indicator, intel: hitEvidence(pool), names: [name], seen_in: via },
+        evidence: {
+          ...(pool.type === 'domain' ? { pool_domain: pool.indicator } : {}),
+          intel: hitEvidence(pool),
+          names: [name],
+          seen_in: via,
+        },
       },
     );
   }

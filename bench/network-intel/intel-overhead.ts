@@ -1,0 +1,117 @@
+// What checking every DNS name, TLS name, HTTP request and new flow against
+// the threat-intel engine costs the capture analysis: the same capture
+// analysed with the built-in floor only (--no-intel) and with the engine,
+// beside tshark extracting the same facts from the same file.
+// Run: node --import tsx bench/network-intel/intel-overhead.ts [copies]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IntelEngine } from '../../src/detect/intel/index.ts';
+import { buildIntel } from '../../src/detect/intel/index.ts';
+import { analyzeNetworkFile } from '../../src/detect/network/index.ts';
+import { entropyRandomness } from '../../src/detect/network/name-randomness.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pcapDir = join(here, '..', '..', '..', 'shared', 'corpora', 'pcap');
+if (!existsSync(pcapDir)) {
+  console.error(`corpus not found at ${pcapDir}`);
+  process.exit(2);
+}
+const copies = Number(process.argv[2] ?? '10');
+const sources: string[] = [];
+for (const d of ['nDPI', 'nesfit-stratum', 'slips', join('slips', 'test-cc'), 'sbousseaden']) {
+  for (const f of readdirSync(join(pcapDir, d))) {
+    const p = join(pcapDir, d, f);
+    if (!/\.pcap(ng)?$/.test(f)) continue;
+    const enc = spawnSync('capinfos', ['-E', '-T', '-r', p], { encoding: 'utf8' }).stdout;
+    if (/\tether\s*$/m.test(enc)) sources.push(p);
+  }
+}
+const work = mkdtempSync(join(tmpdir(), 'deminer-bench-'));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function analyse(file: string, intel: IntelEngine | undefined) {
+  const t0 = performance.now();
+  let packets = 0;
+  const rules = new Map<string, number>();
+  for await (const x of analyzeNetworkFile(file, {
+    intel,
+    // Names are scored by the cheap entropy measure in both runs, so that the
+    // difference is the pool check alone, whatever state the DGA model is in.
+    detector: { scoreName: entropyRandomness },
+    onStats: (s) => {
+      packets = s.packets;
+    },
+  }))
+    if ('rule' in x) rules.set(x.rule.id, (rules.get(x.rule.id) ?? 0) + 1);
+  return { s: (performance.now() - t0) / 1000, packets, rules };
+}
+
+try {
+  const one = join(work, 'one.pcap');
+  spawnSync('mergecap', ['-a', '-F', 'pcap', '-w', one, ...sources]);
+  const big = join(work, 'big.pcap');
+  spawnSync('mergecap', ['-a', '-F', 'pcap', '-w', big, ...new Array<string>(copies).fill(one)]);
+  const mb = statSync(big).size / 1e6;
+  const tLoad = performance.now();
+  const intel = buildIntel({ stateDir: join(work, 'intel') });
+  const loadMs = performance.now() - tLoad;
+  console.log(`input: ${sources.length} corpus captures × ${copies}, ${mb.toFixed(0)} MB`);
+  console.log(
+    `intel: shipped feed, ${intel.stats().indicators} indicators, built in ${loadMs.toFixed(0)} ms`,
+  );
+
+  // Alternate, best of two each: the machine is shared, so single runs swing.
+  const off: number[] = [];
+  const on: number[] = [];
+  let last = { packets: 0, rules: new Map<string, number>() };
+  let lastOff = last;
+  for (let i = 0; i < 2; i++) {
+    const a = await analyse(big, undefined);
+    off.push(a.s);
+    lastOff = a;
+    const b = await analyse(big, intel);
+    on.push(b.s);
+    last = b;
+  }
+  const t1 = performance.now();
+  const ts = spawnSync(
+    'tshark',
+    [
+      '-r',
+      big,
+      '-T',
+      'fields',
+      '-e',
+      'ip.src',
+      '-e',
+      'dns.qry.name',
+      '-e',
+      'tls.handshake.extensions_server_name',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  const theirs = (performance.now() - t1) / 1000;
+  if (ts.status !== 0) console.log(`tshark exited with ${ts.status}`);
+  const bestOff = Math.min(...off);
+  const bestOn = Math.min(...on);
+  const p = last.packets;
+  console.log(
+    `no intel  ${bestOff.toFixed(2)} s  ${fmt(p / bestOff)} packets/s  (runs ${off.map((s) => s.toFixed(2)).join(', ')} s)`,
+  );
+  console.log(
+    `intel     ${bestOn.toFixed(2)} s  ${fmt(p / bestOn)} packets/s  (runs ${on.map((s) => s.toFixed(2)).join(', ')} s)`,
+  );
+  console.log(`tshark    ${theirs.toFixed(2)} s  ${fmt(p / theirs)} packets/s`);
+  console.log(
+    `intel costs ${(((bestOn - bestOff) / bestOff) * 100).toFixed(1)} % over no intel; with intel ${(theirs / bestOn).toFixed(1)}× tshark`,
+  );
+  const diff = [...new Set([...last.rules.keys(), ...lastOff.rules.keys()])]
+    .sort()
+    .map((r) => `${r} ${lastOff.rules.get(r) ?? 0}→${last.rules.get(r) ?? 0}`);
+  console.log(`findings by rule (no intel→intel): ${diff.join(', ')}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

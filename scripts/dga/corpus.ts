@@ -60,6 +60,8 @@ export interface Corpus {
   skipped: Record<string, number>;
   /** DGA labels dropped because a benign list holds the same label. */
   conflicts: number;
+  /** Those labels with their family, for auditing. */
+  conflictLabels: { family: string; label: string }[];
 }
 
 export function corpusAvailable(): boolean {
@@ -125,13 +127,16 @@ export function loadCorpus(dynamicDns: SuffixSet): Corpus {
     add(family, read(`andrewaeva-DGA/dga_wordlists/${file}`));
 
   let conflicts = 0;
+  const conflictLabels: { family: string; label: string }[] = [];
   const families = new Map<string, LabelledName[]>();
   for (const [family, m] of [...byFamily.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     const kept = [...m.values()].filter((x) => !benignLabels.has(x.label));
+    for (const x of m.values())
+      if (benignLabels.has(x.label)) conflictLabels.push({ family, label: x.label });
     conflicts += m.size - kept.length;
     if (kept.length > 0) families.set(family, kept);
   }
-  return { families, benign, files, skipped, conflicts };
+  return { families, benign, files, skipped, conflicts, conflictLabels };
 }
 
 function walk(dir: string): string[] {

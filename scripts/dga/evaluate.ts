@@ -74,6 +74,14 @@ function main(): void {
   const foldOf = (family: string): number => foldOfClan.get(CLAN[family] ?? family)!;
   const groups = Object.keys(BENIGN_SOURCES);
   // `--split names`: every family in every fold, its names split in FOLDS parts (known families, new names).
+  // `--show-fp N`: print the N highest-scoring held-out benign labels of each fold (auditing the benign lists).
+  const showFpAt = process.argv.indexOf('--show-fp');
+  const showFp = showFpAt >= 0 ? Number(process.argv[showFpAt + 1]) : 0;
+  if (showFp > 0) {
+    process.stderr.write(
+      `DGA labels dropped because a benign list holds them (${corpus.conflicts}): ${corpus.conflictLabels.map((c) => `${c.family}:${c.label}`).join(' ')}\n`,
+    );
+  }
   const byNames = process.argv[process.argv.indexOf('--split') + 1] === 'names';
   const parts = new Map<string, LabelledName[][]>();
   for (const [family, names] of corpus.families) {
@@ -115,6 +123,15 @@ function main(): void {
     });
     const benignScored = testBenign.map(score);
     perBenign.set(group, benignScored);
+    if (showFp > 0) {
+      const top = testBenign
+        .map((b, i) => ({ b, s: benignScored[i]!.score }))
+        .sort((x, y) => y.s - x.s)
+        .slice(0, showFp);
+      process.stderr.write(
+        `fold ${fold + 1}, ${group}: highest-scoring benign labels\n${top.map((t) => `  ${t.s.toFixed(3)} ${t.b.label} (${t.b.name})`).join('\n')}\n`,
+      );
+    }
     const foldDga: Scored[] = [];
     for (const [family, names] of corpus.families) {
       if (byNames) {

@@ -2,7 +2,7 @@
 // the threat-intel engine costs the capture analysis: the same capture
 // analysed with the built-in floor only (--no-intel) and with the engine,
 // beside tshark extracting the same facts from the same file.
-// Run: node --import tsx bench/network-intel/intel-overhead.ts [copies]
+// Run: node --import tsx bench/network-intel/intel-overhead.ts [copies] [runs]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,8 @@ if (!existsSync(pcapDir)) {
   console.error(`corpus not found at ${pcapDir}`);
   process.exit(2);
 }
-const copies = Number(process.argv[2] ?? '10');
+const copies = Number(process.argv[2] ?? '20');
+const runs = Number(process.argv[3] ?? '5');
 const sources: string[] = [];
 for (const d of ['nDPI', 'nesfit-stratum', 'slips', join('slips', 'test-cc'), 'sbousseaden']) {
   for (const f of readdirSync(join(pcapDir, d))) {
@@ -63,12 +64,12 @@ try {
     `intel: shipped feed, ${intel.stats().indicators} indicators, built in ${loadMs.toFixed(0)} ms`,
   );
 
-  // Alternate, best of two each: the machine is shared, so single runs swing.
+  // Alternate, best of `runs` each: the machine is shared, so single runs swing.
   const off: number[] = [];
   const on: number[] = [];
   let last = { packets: 0, rules: new Map<string, number>() };
   let lastOff = last;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < runs; i++) {
     const a = await analyse(big, undefined);
     off.push(a.s);
     lastOff = a;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIntelConfig } from '../../src/detect/intel/config.ts';
-import { formatIPv4, maskV4, parseIPv4 } from '../../src/detect/intel/ip.ts';
+import { formatIPv4, maskV4, parseIPv4, parseIPv6 } from '../../src/detect/intel/ip.ts';
 import { buildIntel } from '../../src/detect/intel/load.ts';
 import { parsePlain } from '../../src/detect/intel/parsers/plain.ts';
 import {
@@ -99,7 +99,8 @@ const benign = (
 ).list;
 
 // Synthesis: 80 % domains (real pool names under numbered labels, as pools name their
-// regional endpoints), 18 % addresses near real mining servers, 2 % CIDRs.
+// regional endpoints), 17 % addresses near real mining servers, 2 % CIDRs, 1 % IPv6
+// (addresses, /64s and /48s in the documentation prefix: the lists hold almost none).
 let seed = 42;
 const rnd = () => {
   seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -117,12 +118,26 @@ for (let i = 0; domainSet.size < nDomains; i++) {
   domainSet.add(name);
   indicators.push({ value: name, type: 'domain', source: 'synthetic', confidence: 70 });
 }
-while (ipSet.size < Math.round(N * 0.18)) {
+while (ipSet.size < Math.round(N * 0.17)) {
   const ip = (realIps[rnd() % realIps.length]! ^ (rnd() & 0xffff)) >>> 0;
   const s = formatIPv4(ip);
   if (ipSet.has(s)) continue;
   ipSet.add(s);
   indicators.push({ value: s, type: 'ipv4', source: 'synthetic', confidence: 70 });
+}
+const v6Set = new Set<string>();
+const hex = () => (rnd() & 0xffff).toString(16);
+while (v6Set.size < Math.round(N * 0.01)) {
+  const kind = rnd() % 3;
+  const s =
+    kind === 0
+      ? `2001:db8:${hex()}:${hex()}::${hex()}`
+      : kind === 1
+        ? `2001:db8:${hex()}:${hex()}::/64`
+        : `2001:db8:${hex()}::/48`;
+  if (v6Set.has(s)) continue;
+  v6Set.add(s);
+  indicators.push({ value: s, type: kind === 0 ? 'ipv6' : 'ipv6-cidr', source: 'synthetic', confidence: 70 });
 }
 while (indicators.length < N) {
   const len = 20 + (rnd() % 9);
@@ -174,6 +189,25 @@ for (let i = 0; i < 1 << 16; i++) {
   ipNums.push(parseIPv4(s));
 }
 const mask = (1 << 16) - 1;
+// IPv6 queries: half inside listed addresses and prefixes, half elsewhere in the documentation prefix.
+const v6Arr = [...v6Set];
+const v6Queries: string[] = [];
+for (let i = 0; i < 1 << 16; i++) {
+  const base = v6Arr[rnd() % v6Arr.length]!;
+  const slash = base.indexOf('/');
+  const net = slash < 0 ? base : base.slice(0, slash);
+  v6Queries.push(
+    i % 2 === 0
+      ? slash < 0
+        ? net
+        : `${net}${hex()}:${hex()}`
+      : `2001:db8:${hex()}:${hex()}:${hex()}::${hex()}`,
+  );
+}
+const v6Prefixes = v6Arr.map((v) => {
+  const [a, l] = v.split('/');
+  return [parseIPv6(a!)!, Number(l ?? 128)] as const;
+});
 
 function rate(label: string, count: number, fn: (i: number) => boolean): { perSec: number; hits: number } {
   for (let i = 0; i < 50_000; i++) fn(i & mask); // warm-up
@@ -225,7 +259,24 @@ const calib = rate('calibration', LOOKUPS, (i) => naiveDomains.has(missNames[i &
 const iEngine = rate('ip', LOOKUPS, (i) => engine.matchIp(ipQueries[i]!).listed);
 const iEngineNum = rate('ip numeric', LOOKUPS, (i) => engine.matchV4(ipNums[i]!).listed);
 const iNaive = rate('naive ip', 2_000, (i) => naiveIp(ipQueries[i]!));
+const v6Engine = rate('ipv6', LOOKUPS, (i) => engine.matchIp(v6Queries[i]!).listed);
+const v6Naive = rate('naive ipv6', 2_000, (i) => naiveV6(v6Queries[i]!));
 rmSync(dir, { recursive: true, force: true });
+
+function naiveV6(s: string): boolean {
+  const bytes = parseIPv6(s);
+  if (!bytes) return false;
+  for (const [net, len] of v6Prefixes) {
+    let ok = true;
+    for (let b = 0; b < 16 && ok; b++) {
+      const bits = Math.max(0, Math.min(8, len - b * 8));
+      const m = bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff;
+      ok = (bytes[b]! & m) === (net[b]! & m);
+    }
+    if (ok) return true;
+  }
+  return false;
+}
 
 const f = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (x: number, y: number, digits = 1) => `${(x / y).toFixed(digits)}×`;
@@ -258,14 +309,21 @@ const rows: [string, string, string, string][] = [
     ratio(iEngine.perSec, iNaive.perSec, 0),
   ],
   ['IPv4 lookups/s, u32 (50 % hits)', f(iEngineNum.perSec), '—', '—'],
+  [
+    'IPv6 lookups/s, text (50 % hits)',
+    f(v6Engine.perSec),
+    f(v6Naive.perSec),
+    ratio(v6Engine.perSec, v6Naive.perSec, 0),
+  ],
   [`raw list parse + validate (${f(parsed.indicators.length)})`, `${f(parseMs)} ms`, '—', '—'],
 ];
 process.stdout.write(
-  `indicators: ${f(indicators.length)} (${f(domainSet.size)} domains, ${f(ipSet.size)} IPv4, ${f(cidrs.length)} CIDRs); node ${process.version}\n`,
+  `indicators: ${f(indicators.length)} (${f(domainSet.size)} domains, ${f(ipSet.size)} IPv4, ${f(cidrs.length)} IPv4 CIDRs, ${f(v6Set.size)} IPv6); node ${process.version}\n`,
 );
 process.stdout.write('| measure | deminer | naive baseline | ratio |\n|---|---|---|---|\n');
 for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
 // Both must agree on what is listed, or the figures compare different work.
 const agree = names.slice(0, 5000).every((n) => engine.matchDomain(n).listed === naiveDomain(n));
 const agreeIp = ipQueries.slice(0, 500).every((s) => engine.matchIp(s).listed === naiveIp(s));
-process.stdout.write(`results agree with the baseline: domains ${agree}, IPs ${agreeIp}\n`);
+const agreeV6 = v6Queries.slice(0, 300).every((s) => engine.matchIp(s).listed === naiveV6(s));
+process.stdout.write(`results agree with the baseline: domains ${agree}, IPv4 ${agreeIp}, IPv6 ${agreeV6}\n`);

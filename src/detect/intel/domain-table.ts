@@ -15,17 +15,22 @@ export class DomainTable {
    * the walk stops before the rest of the name (most misses).
    */
   private readonly tails = new U32Map();
-  private hashes: Int32Array;
+  /**
+   * Slots of four int32s side by side (hash, value, key offset, key length),
+   * so a probe reads one cache line, and key characters packed into one
+   * buffer, so comparing a key reads no string object. Length 0 marks an
+   * empty slot. A key with a character above U+00FF (never a canonical
+   * name) stores -1 - its index in `names` and is compared as a string.
+   */
   private slots: Int32Array;
-  private vals: Int32Array;
+  private chars = new Uint8Array(1 << 16);
+  private charsUsed = 0;
   private mask: number;
 
   constructor(expected = 16) {
     let cap = 16;
     while (cap < expected * 2) cap *= 2;
-    this.hashes = new Int32Array(cap);
-    this.slots = new Int32Array(cap);
-    this.vals = new Int32Array(cap);
+    this.slots = new Int32Array(cap * 4);
     this.mask = cap - 1;
   }
 
@@ -35,25 +40,10 @@ export class DomainTable {
 
   /** `name` must already be lower-case without a trailing dot. Returns the previous value or -1. */
   set(name: string, value: number): number {
-    if ((this.names.length + 1) * 2 > this.slots.length) this.grow();
-    const h = hashName(name);
-    let i = h & this.mask;
-    for (;;) {
-      const s = this.slots[i]!;
-      if (s === 0) break;
-      if (this.hashes[i] === h && this.names[s - 1] === name) {
-        const prev = this.vals[i]!;
-        this.vals[i] = value;
-        return prev;
-      }
-      i = (i + 1) & this.mask;
-    }
-    this.names.push(name);
-    this.tails.set(hashName(name, name.length, tailStart(name)) >>> 0, 1);
-    this.slots[i] = this.names.length;
-    this.hashes[i] = h;
-    this.vals[i] = value;
-    return -1;
+    const slot = this.slotFor(name);
+    const prev = this.valueAt(slot);
+    this.setValueAt(slot, value);
+    return prev;
   }
 
   /**
@@ -62,29 +52,32 @@ export class DomainTable {
    * until the next insertion.
    */
   slotFor(name: string): number {
-    if ((this.names.length + 1) * 2 > this.slots.length) this.grow();
+    if ((this.names.length + 1) * 2 > this.slots.length >> 2) this.grow();
     const h = hashName(name);
     let i = h & this.mask;
+    const t = this.slots;
     for (;;) {
-      const s = this.slots[i]!;
-      if (s === 0) break;
-      if (this.hashes[i] === h && this.names[s - 1] === name) return i;
+      const o = i << 2;
+      if (t[o + 3] === 0) break;
+      if (t[o] === h && this.keyEquals(o, name, 0, name.length)) return i;
       i = (i + 1) & this.mask;
     }
     this.names.push(name);
     this.tails.set(hashName(name, name.length, tailStart(name)) >>> 0, 1);
-    this.slots[i] = this.names.length;
-    this.hashes[i] = h;
-    this.vals[i] = -1;
+    const o = i << 2;
+    t[o] = h;
+    t[o + 1] = -1;
+    t[o + 2] = this.charsUsed;
+    t[o + 3] = this.storeKey(name);
     return i;
   }
 
   valueAt(slot: number): number {
-    return this.vals[slot]!;
+    return this.slots[(slot << 2) + 1]!;
   }
 
   setValueAt(slot: number, value: number): void {
-    this.vals[slot] = value;
+    this.slots[(slot << 2) + 1] = value;
   }
 
   get(name: string): number {
@@ -151,35 +144,59 @@ export class DomainTable {
 
   private probe(h: number, name: string, start: number, end: number): number {
     let i = h & this.mask;
-    const len = end - start;
+    const t = this.slots;
     for (;;) {
-      const s = this.slots[i]!;
-      if (s === 0) return -1;
-      if (this.hashes[i] === h) {
-        const key = this.names[s - 1]!;
-        if (key.length === len && sameFolded(key, name, start)) return this.vals[i]!;
-      }
+      const o = i << 2;
+      const len = t[o + 3]!;
+      if (len === 0) return -1;
+      if (t[o] === h && this.keyEquals(o, name, start, end)) return t[o + 1]!;
       i = (i + 1) & this.mask;
     }
   }
 
+  /** Whether the key in slot offset `o` equals `name[start, end)` with A-Z folded. */
+  private keyEquals(o: number, name: string, start: number, end: number): boolean {
+    const len = this.slots[o + 3]!;
+    if (len < 0) {
+      const key = this.names[-len - 1]!;
+      return key.length === end - start && sameFolded(key, name, start);
+    }
+    if (len !== end - start) return false;
+    const chars = this.chars;
+    let k = this.slots[o + 2]!;
+    for (let i = start; i < end; i++, k++) {
+      let c = name.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      if (c !== chars[k]) return false;
+    }
+    return true;
+  }
+
+  /** Appends the key's characters; returns the length to store, or the string fallback. */
+  private storeKey(name: string): number {
+    if (name.length === 0) return -this.names.length;
+    for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 255) return -this.names.length;
+    if (this.charsUsed + name.length > this.chars.length) {
+      let n = this.chars.length * 2;
+      while (n < this.charsUsed + name.length) n *= 2;
+      const grown = new Uint8Array(n);
+      grown.set(this.chars.subarray(0, this.charsUsed));
+      this.chars = grown;
+    }
+    for (let i = 0; i < name.length; i++) this.chars[this.charsUsed++] = name.charCodeAt(i);
+    return name.length;
+  }
+
   private grow(): void {
-    const cap = this.slots.length * 2;
-    const oldSlots = this.slots;
-    const oldHashes = this.hashes;
-    const oldVals = this.vals;
-    this.slots = new Int32Array(cap);
-    this.hashes = new Int32Array(cap);
-    this.vals = new Int32Array(cap);
+    const old = this.slots;
+    const cap = (old.length >> 2) * 2;
+    this.slots = new Int32Array(cap * 4);
     this.mask = cap - 1;
-    for (let j = 0; j < oldSlots.length; j++) {
-      const s = oldSlots[j]!;
-      if (s === 0) continue;
-      let i = oldHashes[j]! & this.mask;
-      while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-      this.slots[i] = s;
-      this.hashes[i] = oldHashes[j]!;
-      this.vals[i] = oldVals[j]!;
+    for (let o = 0; o < old.length; o += 4) {
+      if (old[o + 3] === 0) continue;
+      let i = old[o]! & this.mask;
+      while (this.slots[(i << 2) + 3] !== 0) i = (i + 1) & this.mask;
+      this.slots.set(old.subarray(o, o + 4), i << 2);
     }
   }
 }

@@ -48,6 +48,22 @@ export class IntelEngine {
     const allowHit = this.allow.hasDomain(name);
     if (n === 0 && !allowHit) return NO_MATCH;
     if (n === 1 && !allowHit) return this.single(this.heads[0]!);
+    if (!allowHit) {
+      // The listed suffixes of a name are its most specific match and that key's own
+      // listed parents, so the most specific chain head identifies the whole verdict.
+      const cached = this.verdicts.get(this.heads[0]!);
+      if (cached) return cached;
+      const found: IntelMatch[] = [];
+      let expires = false;
+      for (let i = 0; i < n; i++) {
+        expires ||= this.chainExpires(this.heads[i]!);
+        this.collect(this.feeds, this.heads[i]!, found);
+      }
+      if (expires || found.length === 0) return this.verdict(found, []);
+      const v = Object.freeze({ ...this.verdict(found, []), matches: Object.freeze(found) });
+      this.verdicts.set(this.heads[0]!, v);
+      return v;
+    }
     return this.verdict(
       n > 0 ? this.domainMatches(this.feeds, name) : [],
       allowHit ? this.domainMatches(this.allow, name) : [],

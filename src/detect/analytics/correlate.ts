@@ -1,6 +1,7 @@
 import type { Finding } from '../../core/finding.ts';
 import { makeFinding } from '../../core/finding.ts';
 import type { Severity } from '../../core/severity.ts';
+import { atLeast, maxSeverity } from '../../core/severity.ts';
 import type { HostSnapshot, ProcessInfo } from '../../sources/procfs/types.ts';
 import { PERSISTENCE_TECHNIQUE } from './persistence/index.ts';
 import type { AnalyticOutput, Signal } from './types.ts';
@@ -122,6 +123,7 @@ export function correlate(snapshot: HostSnapshot, outputs: readonly AnalyticOutp
   }
 
   const findings: Finding[] = [];
+  const processSeverity = new Map<number, Severity>();
   for (const [pid, raw] of byPid) {
     const p = procs.get(pid);
     if (!p) continue;
@@ -134,6 +136,7 @@ export function correlate(snapshot: HostSnapshot, outputs: readonly AnalyticOutp
         signals.some((s) => s.category === cat && (s.weight >= 2 || cat === 'allowlist')),
       ) ?? PROCESS_RULES.find(([cat]) => signals.some((s) => s.category === cat))!;
     const severity = severityForScore(score);
+    processSeverity.set(pid, severity);
     const top = signals.filter((s) => s.category !== 'allowlist' || signals.length === 1).slice(0, 3);
     findings.push(
       makeFinding({
@@ -172,7 +175,9 @@ export function correlate(snapshot: HostSnapshot, outputs: readonly AnalyticOutp
     const signals = mergeSignals(entry.signals);
     const linked = linkedPids.get(key) ?? [];
     const score = signals.reduce((a, s) => a + s.weight, 0) + (linked.length > 0 ? 2 : 0);
-    const severity = severityForScore(score);
+    // Whatever keeps a high-severity process coming back is itself high.
+    const linkedHigh = linked.some((pid) => atLeast(processSeverity.get(pid) ?? 'low', 'high'));
+    const severity = linkedHigh ? maxSeverity(severityForScore(score), 'high') : severityForScore(score);
     const kindId = entry.kind.replaceAll('-', '_');
     findings.push(
       makeFinding({

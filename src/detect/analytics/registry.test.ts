@@ -291,6 +291,37 @@ test('persistence: cron, systemd, ld.so.preload, authorized_keys, shell start fi
   assert.equal(by('deminer.persistence.init_script').length, 0, 'temp paths in packaged scripts are normal');
 });
 
+test('persistence that restarts a high-severity process is high itself', () => {
+  const s = snapshot({
+    processes: [
+      proc({
+        pid: 9,
+        name: 'kswapd0',
+        exe: '/tmp/.x/kswapd0',
+        exeDeleted: true,
+        packaged: undefined,
+        cpuCores: 1,
+        cpuSeries: [1, 1, 1, 1],
+      }),
+    ],
+    files: [
+      {
+        path: '/etc/cron.d/x',
+        kind: 'cron',
+        text: '*/5 * * * * root /tmp/.x/kswapd0 >/dev/null 2>&1\n',
+        truncated: false,
+      },
+    ],
+  });
+  const f = analyzeHost(s);
+  const cron = f.find((x) => x.rule.id === 'deminer.persistence.cron');
+  assert.equal(cron?.severity, 'high', cron?.message);
+  assert.deepEqual(cron?.evidence['running_pids'], [9]);
+  assert.ok(ids(on(f, 9)).includes('persistence.restarts_process'));
+  const alone = analyzeHost(snapshot({ files: s.files }));
+  assert.equal(alone[0]?.severity, 'medium', 'the same line with nothing running it is a lead to check, not an alarm');
+});
+
 test('fingerprints are stable across scans and differ per subject', () => {
   const mk = (pid: number) =>
     snapshot({

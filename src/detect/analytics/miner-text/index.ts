@@ -153,7 +153,7 @@ export function lineSignals(line: string): TextMatch {
     signals.push({
       id: tmp ? 'persistence.temp_path' : 'persistence.hidden_path',
       category: 'persistence',
-      weight: tmp ? 2.5 : 1.5,
+      weight: tmp ? 3 : 1.5,
       techniques: ['T1036.005'],
       text: `runs ${p}, ${tmp ? 'in a world-writable temporary directory' : 'in a hidden directory'}`,
       evidence: { path: p },

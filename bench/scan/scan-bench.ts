@@ -72,6 +72,28 @@ async function main(): Promise<void> {
   console.log(row('deminer collect+analyze (hash suspicious)', median(results['ours']!)));
   console.log(row('deminer collect only (no hashing)', median(results['oursNoHash']!)));
   console.log(row('deminer collect (hash every binary, cached)', median(results['oursAll']!)));
+  // Marginal cost of a socket: the same collection with 1,000 more connections (2,000 sockets).
+  const more: Socket[] = [];
+  for (let i = 0; i < 1000; i++) more.push(connect(port, '127.0.0.1'));
+  await new Promise((r) => setTimeout(r, 800));
+  const withMore: number[] = [];
+  const refMore: number[] = [];
+  let moreSockets = 0;
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now();
+    ref();
+    refMore.push(performance.now() - t);
+    t = performance.now();
+    moreSockets = (await ours('none', false)).stats.sockets;
+    withMore.push(performance.now() - t);
+  }
+  const added = moreSockets - sockets;
+  const perSocket = ((median(withMore) - median(results['oursNoHash']!)) * 1000) / added;
+  const refPerSocket = ((median(refMore) - ref_) * 1000) / added;
+  console.log(
+    `marginal cost per socket (${added} sockets added): deminer ${perSocket.toFixed(1)} µs, reference ${refPerSocket.toFixed(1)} µs`,
+  );
+  for (const c of more) c.destroy();
   for (const c of clients) c.destroy();
   server.close();
   for (const c of children) c.kill('SIGKILL');

@@ -142,6 +142,11 @@ export class DomainTable {
     return this.names;
   }
 
+  /** Gives back the key buffer's spare room once loading is done; later inserts grow it again. */
+  compact(): void {
+    if (this.chars.length > this.charsUsed) this.chars = this.chars.slice(0, Math.max(16, this.charsUsed));
+  }
+
   private probe(h: number, name: string, start: number, end: number): number {
     let i = h & this.mask;
     const t = this.slots;

@@ -135,6 +135,11 @@ export class IndicatorIndex {
     return id;
   }
 
+  /** Releases growth slack after a bulk load; the index stays usable and writable. */
+  compact(): void {
+    this.domains.compact();
+  }
+
   /** Chain heads of every listed suffix of `name`, most specific first, into `out`; returns the count. */
   domainHeads(name: string, out: Int32Array): number {
     return this.domains.suffixValues(name, out);

@@ -70,7 +70,7 @@ export function buildIntel(options: LoadOptions = {}): IntelEngine {
     let count = 0;
     let warning = s.warning;
     try {
-      count = deserializeIndicators(readFileSync(compiledPath(stateDir, s.name), 'utf8'), s.name, (ind) =>
+      count = deserializeIndicators(readFileSync(compiledPath(stateDir, s.name)), s.name, (ind) =>
         into.add(ind),
       );
     } catch {
@@ -82,6 +82,8 @@ export function buildIntel(options: LoadOptions = {}): IntelEngine {
     if (!states.some((s) => s.name === name))
       health.push({ name, status: 'never-fetched', indicators: 0, warning: 'run `deminer intel update`' });
   for (const ind of settings.allow) allow.add(ind);
+  feeds.compact();
+  allow.compact();
 
   const pdns = options.passiveDns ?? new PassiveDns(settings.passiveDns);
   return new IntelEngine(feeds, allow, pdns, now, health);

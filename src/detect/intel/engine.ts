@@ -47,23 +47,7 @@ export class IntelEngine {
     const n = this.feeds.domainHeads(name, this.heads);
     const allowHit = this.allow.hasDomain(name);
     if (n === 0 && !allowHit) return NO_MATCH;
-    if (n === 1 && !allowHit) return this.single(this.heads[0]!);
-    if (!allowHit) {
-      // The listed suffixes of a name are its most specific match and that key's own
-      // listed parents, so the most specific chain head identifies the whole verdict.
-      const cached = this.verdicts.get(this.heads[0]!);
-      if (cached) return cached;
-      const found: IntelMatch[] = [];
-      let expires = false;
-      for (let i = 0; i < n; i++) {
-        expires ||= this.chainExpires(this.heads[i]!);
-        this.collect(this.feeds, this.heads[i]!, found);
-      }
-      if (expires || found.length === 0) return this.verdict(found, []);
-      const v = Object.freeze({ ...this.verdict(found, []), matches: Object.freeze(found) });
-      this.verdicts.set(this.heads[0]!, v);
-      return v;
-    }
+    if (!allowHit) return this.chainVerdict(this.heads, n);
     return this.verdict(
       n > 0 ? this.domainMatches(this.feeds, name) : [],
       allowHit ? this.domainMatches(this.allow, name) : [],
@@ -84,9 +68,10 @@ export class IntelEngine {
     const p =
       this.passiveDnsStore.sizeV6 > 0 ? this.passiveDnsStore.matchV6(wordsToBytes(w), this.now()) : undefined;
     const allowHit = this.allow.hasV6Words(w);
-    if (!p && !allowHit && !this.feeds.hasV6Words(w)) return NO_MATCH;
+    const k = this.feeds.v6Heads(w, this.heads);
+    if (!p && !allowHit) return k === 0 ? NO_MATCH : this.chainVerdict(this.heads, k);
     const found: IntelMatch[] = [];
-    this.feeds.eachV6Words(w, (head) => this.collect(this.feeds, head, found));
+    for (let i = 0; i < k; i++) this.collect(this.feeds, this.heads[i]!, found);
     if (p) found.push(p);
     const allowed: IntelMatch[] = [];
     if (allowHit) this.allow.eachV6Words(w, (head) => this.collect(this.allow, head, allowed));
@@ -98,26 +83,12 @@ export class IntelEngine {
     const p = this.passiveDnsStore.size > 0 ? this.passiveDnsStore.matchV4(ip, this.now()) : undefined;
     const allowHit = this.allow.hasV4(ip);
     const cover = this.feeds.v4Cover(ip);
-    if (!p && !allowHit) {
-      // One range lookup answers the common cases without allocating.
-      if (cover === -1) return NO_MATCH;
-      if (cover >= 0) return this.single(cover);
-      const cached = this.verdicts.get(cover);
-      if (cached) return cached;
-    }
     if (cover === -1 && !p && !allowHit) return NO_MATCH;
-    const found: IntelMatch[] = [];
     const k = this.feeds.v4Heads(cover, this.heads);
-    let expires = false;
-    for (let i = 0; i < k; i++) {
-      expires ||= this.chainExpires(this.heads[i]!);
-      this.collect(this.feeds, this.heads[i]!, found);
-    }
-    if (!p && !allowHit && !expires && found.length > 0) {
-      const v = Object.freeze({ ...this.verdict(found, []), matches: Object.freeze(found) });
-      this.verdicts.set(cover, v);
-      return v;
-    }
+    // One range lookup and one cached verdict answer the common case without allocating.
+    if (!p && !allowHit) return this.chainVerdict(this.heads, k);
+    const found: IntelMatch[] = [];
+    for (let i = 0; i < k; i++) this.collect(this.feeds, this.heads[i]!, found);
     if (p) found.push(p);
     const allowed: IntelMatch[] = [];
     if (allowHit) this.allow.eachV4(ip, (head) => this.collect(this.allow, head, allowed));
@@ -269,8 +240,14 @@ export class IntelEngine {
 
   private readonly heads = new Int32Array(128);
   private readonly words = new Uint32Array(4);
-  /** Cached verdicts: chain heads (>= 0) and nested IPv4 covers (<= -2) never collide. */
-  private readonly verdicts = new Map<number, IntelVerdict>();
+  /**
+   * Feed verdicts without an allow entry, cached by the most specific chain
+   * head: the other matches of a name or address are that key's own listed
+   * parents (shorter suffixes, enclosing prefixes), so the head identifies
+   * the whole verdict. Chains with an expiry are rebuilt every time.
+   */
+  private verdictIndex = new Int32Array(0);
+  private readonly cachedVerdicts: IntelVerdict[] = [];
 
   private chainExpires(head: number): boolean {
     const r = this.feeds.records;
@@ -278,18 +255,27 @@ export class IntelEngine {
     return false;
   }
 
-  /**
-   * The verdict for one feed chain and no allow entry, cached per chain when
-   * nothing in it expires: repeated hits on the same pool allocate nothing.
-   */
-  private single(head: number): IntelVerdict {
-    const cached = this.verdicts.get(head);
-    if (cached) return cached;
-    const expires = this.chainExpires(head);
-    const matches: IntelMatch[] = [];
-    this.collect(this.feeds, head, matches);
-    const v = this.verdict(matches, []);
-    if (!expires) this.verdicts.set(head, Object.freeze({ ...v, matches: Object.freeze(matches) }));
+  /** The verdict for chain heads `heads[0..n)`, most specific first, and no allow entry. */
+  private chainVerdict(heads: Int32Array, n: number): IntelVerdict {
+    if (n === 0) return NO_MATCH;
+    const key = heads[0]!;
+    const slot = key < this.verdictIndex.length ? this.verdictIndex[key]! : 0;
+    if (slot > 0) return this.cachedVerdicts[slot - 1]!;
+    const found: IntelMatch[] = [];
+    let expires = false;
+    for (let i = 0; i < n; i++) {
+      expires ||= this.chainExpires(heads[i]!);
+      this.collect(this.feeds, heads[i]!, found);
+    }
+    if (expires || found.length === 0) return this.verdict(found, []);
+    const v: IntelVerdict = Object.freeze({ listed: true, allowed: false, matches: Object.freeze(found) });
+    if (key >= this.verdictIndex.length) {
+      const grown = new Int32Array(Math.max(key + 1, this.feeds.records.size));
+      grown.set(this.verdictIndex);
+      this.verdictIndex = grown;
+    }
+    this.cachedVerdicts.push(v);
+    this.verdictIndex[key] = this.cachedVerdicts.length;
     return v;
   }
 

@@ -222,6 +222,18 @@ export class IndicatorIndex {
     }
   }
 
+  /** Chain heads of every prefix containing the address in `words`, longest first, into `out`; returns the count. */
+  v6Heads(words: ArrayLike<number>, out: Int32Array): number {
+    const tables = this.v6Tables;
+    let n = 0;
+    for (let i = 0; i < tables.length && n < out.length; i++) {
+      maskWords(words, this.v6Lens[i]!, this.masked);
+      const head = tables[i]!.get(this.masked);
+      if (head >= 0) out[n++] = head;
+    }
+    return n;
+  }
+
   hasV6Words(words: ArrayLike<number>): boolean {
     const tables = this.v6Tables;
     for (let i = 0; i < tables.length; i++) {

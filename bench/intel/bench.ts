@@ -171,21 +171,24 @@ writeFeedState(dir, {
 });
 const plainText = indicators.map((i) => i.value).join('\n');
 
+// Queries are decoded from bytes, as names and addresses parsed off the wire or out of
+// logs are: a string built by concatenation is a rope that every character read walks.
+const wire = (s: string) => Buffer.from(s, 'latin1').toString('latin1');
 // Queries: half hits (subdomains of listed names), half misses (benign top sites).
 const names: string[] = [];
 for (let i = 0; i < 1 << 16; i++) {
   const listed = realDomains[rnd() % realDomains.length]!;
-  names.push(i % 2 === 0 ? `x${i}.${listed}` : `www.${benign[rnd() % benign.length]}`);
+  names.push(wire(i % 2 === 0 ? `x${i}.${listed}` : `www.${benign[rnd() % benign.length]}`));
 }
 // Fresh strings, as names parsed off the wire are: V8 caches a string's hash after first use.
-const missNames = names.filter((_, i) => i % 2 === 1).map((n) => `m.${n}`);
+const missNames = names.filter((_, i) => i % 2 === 1).map((n) => wire(`m.${n}`));
 const missMask = (1 << 15) - 1;
 const ipQueries: string[] = [];
 const ipNums: number[] = [];
 const ipArr = [...ipSet];
 for (let i = 0; i < 1 << 16; i++) {
   const s = i % 2 === 0 ? ipArr[rnd() % ipArr.length]! : formatIPv4(rnd());
-  ipQueries.push(s);
+  ipQueries.push(wire(s));
   ipNums.push(parseIPv4(s));
 }
 const mask = (1 << 16) - 1;
@@ -197,11 +200,13 @@ for (let i = 0; i < 1 << 16; i++) {
   const slash = base.indexOf('/');
   const net = slash < 0 ? base : base.slice(0, slash);
   v6Queries.push(
-    i % 2 === 0
-      ? slash < 0
-        ? net
-        : `${net}${hex()}:${hex()}`
-      : `2001:db8:${hex()}:${hex()}:${hex()}::${hex()}`,
+    wire(
+      i % 2 === 0
+        ? slash < 0
+          ? net
+          : `${net}${hex()}:${hex()}`
+        : `2001:db8:${hex()}:${hex()}:${hex()}::${hex()}`,
+    ),
   );
 }
 const v6Prefixes = v6Arr.map((v) => {

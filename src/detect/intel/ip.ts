@@ -73,6 +73,13 @@ export function mappedV4(bytes: readonly number[]): number {
 }
 
 const groups = new Int32Array(8);
+/** Value of each ASCII hex digit, -1 for every other character. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX[97 + c] = 10 + c;
+  HEX[65 + c] = 10 + c;
+}
 
 /**
  * IPv6 text (a zone id is dropped) into four big-endian 32-bit words of
@@ -108,7 +115,7 @@ function fastIPv6(s: string, out: Uint32Array): boolean {
     let d = 0;
     for (; i < end; i++) {
       const c = s.charCodeAt(i);
-      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      const h = c < 128 ? HEX[c]! : -1;
       if (h < 0) break;
       if (++d > 4) return false;
       v = v * 16 + h;

@@ -319,7 +319,11 @@ test('persistence that restarts a high-severity process is high itself', () => {
   assert.deepEqual(cron?.evidence['running_pids'], [9]);
   assert.ok(ids(on(f, 9)).includes('persistence.restarts_process'));
   const alone = analyzeHost(snapshot({ files: s.files }));
-  assert.equal(alone[0]?.severity, 'medium', 'the same line with nothing running it is a lead to check, not an alarm');
+  assert.equal(
+    alone[0]?.severity,
+    'medium',
+    'the same line with nothing running it is a lead to check, not an alarm',
+  );
 });
 
 test('fingerprints are stable across scans and differ per subject', () => {

@@ -5,9 +5,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../../src/core/random.ts';
 import { shannonEntropy } from '../../src/detect/ml/dga/entropy.ts';
 import { shippedScorer } from '../../src/detect/ml/dga/index.ts';
-import { seededRandom } from '../../src/detect/ml/dga/rng.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpora/dga', import.meta.url));
 const N = Number(process.argv[2] ?? 1_000_000);

@@ -1,5 +1,5 @@
 // Turns labelled names into weighted training examples.
-import { seededRandom, shuffled } from '../../src/detect/ml/dga/rng.ts';
+import { seededRandom, shuffled } from '../../src/core/random.ts';
 import type { TrainingExample } from '../../src/detect/ml/dga/train.ts';
 import type { LabelledName } from './corpus.ts';
 

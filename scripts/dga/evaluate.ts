@@ -6,10 +6,11 @@
 // 0.3 % FPR using a held-out slice of its own training benign labels, exactly
 // as the shipped model is, so "detected" below means score >= 0.5 with the
 // production procedure. The entropy > 3.8 baseline runs on the same names.
+
+import { seededRandom, shuffled } from '../../src/core/random.ts';
 import { shannonEntropy } from '../../src/detect/ml/dga/entropy.ts';
 import { loadDynamicDnsSuffixes } from '../../src/detect/ml/dga/index.ts';
 import { margin, sigmoid } from '../../src/detect/ml/dga/model.ts';
-import { seededRandom, shuffled } from '../../src/detect/ml/dga/rng.ts';
 import {
   centerAt,
   DEFAULT_TRAIN_OPTIONS,

@@ -1,3 +1,5 @@
+import { seededRandom } from '../../src/core/random.ts';
+
 /** Builds small captures byte by byte for reader tests (formats per pcap-savefile(5) and the pcapng draft). */
 export function ethIpv4Udp(
   src: number[],
@@ -139,17 +141,8 @@ export function dnsQuery(name: string, id = 0x1234): Uint8Array {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) for seeded fuzzing. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for seeded fuzzing (the project's shared one). */
+export const rng = seededRandom;
 
 /** An Ethernet/IPv4/TCP packet with the given flags (0x02 SYN) and no payload. */
 export function ethIpv4TcpSyn(src: number[], dst: number[], sport: number, dport: number): Uint8Array {

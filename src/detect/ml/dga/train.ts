@@ -1,8 +1,8 @@
+import { seededRandom } from '../../../core/random.ts';
 import { DENSE, encodeLabel, extractFeatures, FEATURE_COUNT, MAX_PAIRS } from './features.ts';
 import { trainCharLm } from './lm.ts';
 import type { DgaModel } from './model.ts';
 import { HIDDEN, HIDDEN_SIZE, margin, marginOf } from './model.ts';
-import { seededRandom } from './rng.ts';
 
 export interface TrainingExample {
   label: string;

@@ -14,11 +14,13 @@ export class LeafTable {
   readonly #tests: FieldTest[] = [];
   readonly #atoms: (Atom[] | undefined)[] = [];
   readonly #fields: (string | null)[] = [];
+  readonly #exact: boolean[] = [];
   readonly #ids = new Map<string, number>();
   #stamp = new Uint32Array(64);
   #result = new Uint8Array(64);
   #gen = 0;
   #view: FieldView | undefined;
+  #decided: Uint8Array | undefined;
 
   intern(key: string, field: string | null, make: () => CompiledLeaf): number {
     let id = this.#ids.get(key);
@@ -28,6 +30,7 @@ export class LeafTable {
       this.#tests.push(leaf.test);
       this.#atoms.push(leaf.atoms);
       this.#fields.push(field?.toLowerCase() ?? null);
+      this.#exact.push(leaf.exact === true && field !== null);
       this.#ids.set(key, id);
       if (id >= this.#stamp.length) {
         const s = new Uint32Array(this.#stamp.length * 2);
@@ -48,13 +51,22 @@ export class LeafTable {
   fieldOf(id: number): string | null {
     return this.#fields[id] ?? null;
   }
+  /** Whether the leaf holds exactly when one of its atoms is in its field (see CompiledLeaf.exact). */
+  isExact(id: number): boolean {
+    return this.#exact[id] === true;
+  }
 
   get size(): number {
     return this.#tests.length;
   }
 
-  begin(view: FieldView): void {
+  /**
+   * Starts an event. `decided` marks the exact leaves whose atoms the caller
+   * scans for: each is false unless `hit` is called for it before it is tested.
+   */
+  begin(view: FieldView, decided?: Uint8Array): void {
     this.#view = view;
+    this.#decided = decided;
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#stamp.fill(0);
@@ -62,8 +74,15 @@ export class LeafTable {
     }
   }
 
+  /** One of the atoms of an exact leaf is in its field. */
+  hit(id: number): void {
+    this.#stamp[id] = this.#gen;
+    this.#result[id] = 1;
+  }
+
   test(id: number): boolean {
     if (this.#stamp[id] === this.#gen) return this.#result[id] === 1;
+    if (this.#decided !== undefined && this.#decided[id] === 1) return false;
     const r = this.#tests[id]!(this.#view!);
     this.#stamp[id] = this.#gen;
     this.#result[id] = r ? 1 : 0;
@@ -93,6 +112,8 @@ export interface CompiledDetection {
   cover: Cover;
   /** Rule field names read (as written in the rule), to check a source has them. */
   fields: Set<string>;
+  /** Ids of every leaf the detection may test. */
+  leaves: number[];
 }
 
 function anyOf(ps: Pred[]): Pred {
@@ -134,6 +155,7 @@ export function compileDetection(
   }
   const used = new Set<string>();
   for (const c of conds) identifiersOf(c, used);
+  const leafIds = new Set<number>();
   const preds = new Map<string, Pred>();
   const covers = new Map<string, Cover>();
   const size = (c: Cover): number =>
@@ -147,7 +169,16 @@ export function compileDetection(
     cs.some((c) => c === null) ? null : [...new Set(cs.flat() as number[])];
   for (const name of used) {
     try {
-      const searched = compileSearch(rule.detection[name], leaves, rename, opts, fields, best, union);
+      const searched = compileSearch(
+        rule.detection[name],
+        leaves,
+        rename,
+        opts,
+        fields,
+        best,
+        union,
+        leafIds,
+      );
       preds.set(name, searched.pred);
       covers.set(name, searched.cover);
     } catch (e) {
@@ -190,7 +221,12 @@ export function compileDetection(
       }
     }
   };
-  return { test: anyOf(conds.map(build)), cover: union(conds.map(coverOf)), fields };
+  return {
+    test: anyOf(conds.map(build)),
+    cover: union(conds.map(coverOf)),
+    fields,
+    leaves: [...leafIds],
+  };
 }
 
 function compileSearch(
@@ -201,11 +237,13 @@ function compileSearch(
   fields: Set<string>,
   best: (cs: Cover[]) => Cover,
   union: (cs: Cover[]) => Cover,
+  leafIds: Set<number>,
 ): { pred: Pred; cover: Cover } {
   type Searched = { pred: Pred; cover: Cover };
   const leaf = (field: string | null, mods: string[], values: unknown[]): Searched => {
     const key = JSON.stringify([field, mods, values]);
     const id = leaves.intern(key, field, () => compileFieldTest(field, mods, values, opts));
+    leafIds.add(id);
     return { pred: () => leaves.test(id), cover: leaves.atomsOf(id) ? [id] : null };
   };
   const mapPred = (m: Record<string, unknown>): Searched => {

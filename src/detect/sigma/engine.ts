@@ -21,12 +21,16 @@ interface Variant {
   where: [string, Set<string>][] | undefined;
   test: () => boolean;
   cover: Cover;
+  leaves: number[];
 }
 
 interface AtomEntry {
   op: Atom['op'];
   length: number;
+  /** Rules that become candidates when the atom is found. */
   variants: number[];
+  /** Exact leaves that hold when the atom is found. */
+  leaves: number[];
 }
 
 /**
@@ -40,6 +44,8 @@ interface Bucket {
   always: Uint8Array;
   alwaysList: number[];
   fields: { field: string; ac: AhoCorasick; entries: AtomEntry[][] }[];
+  /** Leaf ids the scan decides (see LeafTable.begin). */
+  decided: Uint8Array;
   mark: Uint32Array;
   gen: number;
 }
@@ -171,7 +177,14 @@ export class SigmaEngine implements Detector<EcsEvent> {
           new Set(vs.map((v) => v.toLowerCase())),
         ])
       : undefined;
-    return { rule, ruleIndex, where, test: compiled.test, cover: compiled.cover };
+    return {
+      rule,
+      ruleIndex,
+      where,
+      test: compiled.test,
+      cover: compiled.cover,
+      leaves: compiled.leaves,
+    };
   }
 
   #add(src: EventSource, v: Variant): void {
@@ -203,7 +216,26 @@ export class SigmaEngine implements Detector<EcsEvent> {
 
   #buildBucket(variants: Variant[]): Bucket {
     const always = new Uint8Array(variants.length);
-    const perField = new Map<string, Map<string, Map<Atom['op'], Set<number>>>>();
+    type Targets = { variants: Set<number>; leaves: Set<number> };
+    const perField = new Map<string, Map<string, Map<Atom['op'], Targets>>>();
+    const targets = (field: string, a: Atom): Targets => {
+      let texts = perField.get(field);
+      if (!texts) {
+        texts = new Map();
+        perField.set(field, texts);
+      }
+      let ops = texts.get(a.text);
+      if (!ops) {
+        ops = new Map();
+        texts.set(a.text, ops);
+      }
+      let t = ops.get(a.op);
+      if (!t) {
+        t = { variants: new Set(), leaves: new Set() };
+        ops.set(a.op, t);
+      }
+      return t;
+    };
     variants.forEach((v, vi) => {
       const fieldsOk = v.cover?.every((id) => this.#leaves.fieldOf(id) !== null && this.#leaves.atomsOf(id));
       if (!v.cover || !fieldsOk) {
@@ -212,38 +244,44 @@ export class SigmaEngine implements Detector<EcsEvent> {
       }
       for (const id of v.cover) {
         const field = this.#leaves.fieldOf(id)!;
-        let texts = perField.get(field);
-        if (!texts) {
-          texts = new Map();
-          perField.set(field, texts);
-        }
-        for (const a of this.#leaves.atomsOf(id)!) {
-          let ops = texts.get(a.text);
-          if (!ops) {
-            ops = new Map();
-            texts.set(a.text, ops);
-          }
-          let set = ops.get(a.op);
-          if (!set) {
-            set = new Set();
-            ops.set(a.op, set);
-          }
-          set.add(vi);
-        }
+        for (const a of this.#leaves.atomsOf(id)!) targets(field, a).variants.add(vi);
       }
     });
+    // Exact leaves on fields scanned anyway are decided by the same scan instead of by their tests.
+    const decided = new Uint8Array(this.#leaves.size);
+    for (const v of variants)
+      for (const id of v.leaves) {
+        const field = this.#leaves.fieldOf(id);
+        if (decided[id] === 1 || field === null || !this.#leaves.isExact(id) || !perField.has(field))
+          continue;
+        decided[id] = 1;
+        for (const a of this.#leaves.atomsOf(id)!) targets(field, a).leaves.add(id);
+      }
     const fields = [...perField].map(([field, texts]) => {
       const patterns = [...texts.keys()];
       return {
         field,
         ac: new AhoCorasick(patterns),
         entries: patterns.map((p) =>
-          [...texts.get(p)!].map(([op, set]) => ({ op, length: p.length, variants: [...set] })),
+          [...texts.get(p)!].map(([op, t]) => ({
+            op,
+            length: p.length,
+            variants: [...t.variants],
+            leaves: [...t.leaves],
+          })),
         ),
       };
     });
     const alwaysList = variants.map((_, i) => i).filter((i) => always[i] === 1);
-    return { variants, always, alwaysList, fields, mark: new Uint32Array(variants.length), gen: 0 };
+    return {
+      variants,
+      always,
+      alwaysList,
+      fields,
+      decided,
+      mark: new Uint32Array(variants.length),
+      gen: 0,
+    };
   }
 
   /** How many rules an event of this channel and id meets, and how many of them run without a literal prefilter. */
@@ -261,7 +299,8 @@ export class SigmaEngine implements Detector<EcsEvent> {
     const variants = bucket.variants;
     if (variants.length === 0) return [];
     const view = fieldViewOf(event);
-    this.#leaves.begin(view);
+    const leaves = this.#leaves;
+    leaves.begin(view, bucket.decided);
     bucket.gen = (bucket.gen + 1) >>> 0 || 1;
     const gen = bucket.gen;
     const mark = bucket.mark;
@@ -280,6 +319,7 @@ export class SigmaEngine implements Detector<EcsEvent> {
                 ? start + e.length === len
                 : start === 0 && e.length === len);
           if (!ok) continue;
+          for (const id of e.leaves) leaves.hit(id);
           for (const vi of e.variants)
             if (mark[vi] !== gen) {
               mark[vi] = gen;

@@ -52,6 +52,27 @@ export interface CompiledLeaf {
   test: FieldTest;
   /** When defined: if no atom holds, the test is false. */
   atoms?: Atom[];
+  /**
+   * The atoms are also sufficient: the test holds exactly when the field's
+   * lower-cased value holds one of them (plain case-insensitive contains,
+   * startswith, endswith or equals of wildcard-free strings), so the engine's
+   * scan decides it without running the test.
+   */
+  exact?: boolean;
+}
+
+/** Whether a value's pieces are [*]text[*]: its atom then says all there is to say. */
+function plainPieces(ps: readonly Piece[]): boolean {
+  let texts = 0;
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    if (p.kind === 'one') return false;
+    if (p.kind === 'text') {
+      if (p.text === '') return false;
+      texts++;
+    } else if (i !== 0 && i !== ps.length - 1) return false;
+  }
+  return texts === 1;
 }
 
 function atomOf(ps: readonly Piece[]): Atom | null {
@@ -178,6 +199,7 @@ export function compileFieldTest(
   const tests: ValueTest[] = [];
   const atoms: (Atom | null)[] = [];
   let matchNull = false;
+  let plain = true;
   for (const rv of rawValues) {
     if (rv === null || rv === undefined) {
       matchNull = true;
@@ -188,6 +210,7 @@ export function compileFieldTest(
     const c = compileValue(text, modifiers, opts, cased);
     tests.push(...c.tests);
     atoms.push(...c.atoms);
+    if (!c.plain) plain = false;
   }
   const all = has('all');
   const neq = has('neq');
@@ -238,7 +261,8 @@ export function compileFieldTest(
     if (known.length === 0) return { test };
     return { test, atoms: [known.reduce((a, b) => (b.text.length > a.text.length ? b : a))] };
   }
-  return known.length === atoms.length ? { test, atoms: known } : { test };
+  if (known.length !== atoms.length) return { test };
+  return plain && !cased ? { test, atoms: known, exact: true } : { test, atoms: known };
 }
 
 function compileValue(
@@ -246,8 +270,12 @@ function compileValue(
   modifiers: readonly string[],
   opts: CompileOptions,
   cased: boolean,
-): { tests: ValueTest[]; atoms: (Atom | null)[] } {
-  const opaque = (tests: ValueTest[]) => ({ tests, atoms: tests.map((): Atom | null => null) });
+): { tests: ValueTest[]; atoms: (Atom | null)[]; plain: boolean } {
+  const opaque = (tests: ValueTest[]) => ({
+    tests,
+    atoms: tests.map((): Atom | null => null),
+    plain: false,
+  });
   const has = (m: string): boolean => modifiers.includes(m);
   if (has('re')) {
     const flags = new Set<string>();
@@ -307,7 +335,7 @@ function compileValue(
   let strings: string[] = [text];
   if (has('expand')) {
     const expanded = expandPlaceholders(text, opts);
-    if (expanded === null) return { tests: [], atoms: [] };
+    if (expanded === null) return { tests: [], atoms: [], plain: true };
     strings = expanded;
   }
   if (has('windash')) strings = strings.flatMap(windash);
@@ -342,6 +370,7 @@ function compileValue(
   const trail = has('contains') || has('startswith');
   const tests: ValueTest[] = [];
   const atoms: (Atom | null)[] = [];
+  let plain = !cased;
   for (const ps of pieces) {
     const full: Piece[] = [...ps];
     if (lead && full[0]?.kind !== 'star') full.unshift({ kind: 'star' });
@@ -349,6 +378,7 @@ function compileValue(
     const t = compilePieces(full, cased);
     tests.push(cased ? (raw: string) => t(raw) : (_raw: string, lower: string) => t(lower));
     atoms.push(atomOf(full));
+    if (!plainPieces(full)) plain = false;
   }
-  return { tests, atoms };
+  return { tests, atoms, plain };
 }

@@ -76,7 +76,7 @@ function evtxItem(path: string, item: EvtxItem): HuntItem {
 const EVTX_LOAD_MAX = 64 * 1024 * 1024;
 
 function* evtxItems(path: string, buf: Uint8Array, signal: AbortSignal | undefined): Generator<HuntItem> {
-  for (const item of parseEvtxBuffer(buf, path)) {
+  for (const item of parseEvtxBuffer(buf, path, { keepTrees: false })) {
     if (signal?.aborted) return;
     yield evtxItem(path, item);
   }
@@ -86,7 +86,10 @@ const evtx: InputKind = {
   name: 'evtx',
   sniff: (head) => isEvtx(head),
   async *read(path, ctx) {
-    for await (const item of readEvtxFile(path, ctx.signal ? { signal: ctx.signal } : {}))
+    for await (const item of readEvtxFile(path, {
+      keepTrees: false,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    }))
       yield evtxItem(path, item);
   },
   async load(path, size, ctx) {

@@ -23,6 +23,12 @@ export interface ChunkPlace {
   index: number;
   /** File offset of the chunk. */
   fileOffset: number;
+  /**
+   * Keep each record's tree for renderXml (default). Readers that only use the
+   * JSON turn it off: the weak map's entries outlive their records until a full
+   * garbage collection, and every young-generation collection has to walk them.
+   */
+  keepTrees?: boolean;
 }
 
 function issue(code: string, message: string, place: ChunkPlace, chunkOffset: number): EvtxItem {
@@ -142,7 +148,7 @@ function parseRecord(
       offset: place.fileOffset + pos,
       event: fragmentToJson(frag),
     };
-    recordTrees.set(record, frag);
+    if (place.keepTrees !== false) recordTrees.set(record, frag);
     return { kind: 'record', record };
   } catch (e) {
     // Whatever went wrong belongs to this record alone: report it and go on with the next one.

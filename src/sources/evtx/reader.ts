@@ -31,8 +31,15 @@ function headerIssues(head: Uint8Array, name: string): EvtxItem[] {
   return out;
 }
 
-/** Parses a whole EVTX file held in memory, in file order. Never throws on bad content. */
-export function* parseEvtxBuffer(buf: Uint8Array, name: string): Generator<EvtxItem> {
+/**
+ * Parses a whole EVTX file held in memory, in file order. Never throws on bad
+ * content. With `keepTrees: false` its records cannot be rendered as XML.
+ */
+export function* parseEvtxBuffer(
+  buf: Uint8Array,
+  name: string,
+  opts: { keepTrees?: boolean } = {},
+): Generator<EvtxItem> {
   yield* headerIssues(buf.subarray(0, Math.min(buf.length, FILE_HEADER_SIZE)), name);
   if (buf.length <= FILE_HEADER_SIZE && isEvtx(buf) && buf.length < FILE_HEADER_SIZE)
     yield {
@@ -49,6 +56,7 @@ export function* parseEvtxBuffer(buf: Uint8Array, name: string): Generator<EvtxI
       name,
       index,
       fileOffset: off,
+      keepTrees: opts.keepTrees !== false,
     });
 }
 
@@ -73,7 +81,7 @@ async function readFully(
  */
 export async function* readEvtxFile(
   path: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; keepTrees?: boolean } = {},
 ): AsyncGenerator<EvtxItem> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
@@ -122,7 +130,8 @@ export async function* readEvtxFile(
       }
       if (got === 0) return;
       // The chunk buffer is reused: parsed records hold decoded strings, never views of it.
-      for (const item of parseChunk(chunk.subarray(0, got), { name: path, index, fileOffset: off })) {
+      const place = { name: path, index, fileOffset: off, keepTrees: opts.keepTrees !== false };
+      for (const item of parseChunk(chunk.subarray(0, got), place)) {
         if (opts.signal?.aborted) return;
         yield item;
       }

@@ -9,11 +9,14 @@ export interface FieldView {
   lower(key: string): string | undefined;
   /** Every value, for keyword searches. */
   entries(): Iterable<[key: string, value: string]>;
+  /** Every value lower-cased, joined by NUL: one string that plain keyword searches look through at once. */
+  joinedLower(): string;
 }
 
 export class MapFieldView implements FieldView {
   readonly #fields: Map<string, string>;
   readonly #lower = new Map<string, string>();
+  #joined: string | undefined;
   constructor(fields: Map<string, string>) {
     this.#fields = fields;
   }
@@ -32,6 +35,11 @@ export class MapFieldView implements FieldView {
   }
   entries(): Iterable<[string, string]> {
     return this.#fields.entries();
+  }
+  joinedLower(): string {
+    // NUL is neither cased nor case-ignorable, so lower-casing the joined text equals joining the lower-cased values.
+    this.#joined ??= [...this.#fields.values()].join('\u0000').toLowerCase();
+    return this.#joined;
   }
 }
 

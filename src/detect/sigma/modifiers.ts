@@ -229,6 +229,18 @@ export function compileFieldTest(
   if (key === null) {
     if (matchNull) throw new ModifierError('a keyword cannot be null');
     // Keywords search every value; with `all`, each keyword may be in a different field.
+    const texts = atoms.map((a) => (a?.op === 'contains' && !a.text.includes('\u0000') ? a.text : null));
+    if (!all && plain && !cased && tests.length > 0 && texts.every((t) => t !== null)) {
+      // A NUL-free literal found in the joined values lies inside one value.
+      const literals = texts as string[];
+      return {
+        test: (view) => {
+          const joined = view.joinedLower();
+          for (const t of literals) if (joined.includes(t)) return true;
+          return false;
+        },
+      };
+    }
     if (all)
       return {
         test: (view) =>

@@ -56,6 +56,17 @@ export function scalarText(v: unknown): string | undefined {
  * name (what Sigma rules use for EventData/UserData) and its dotted path
  * (what ECS-style rules use). The first value of a name wins.
  */
+/** Field names repeat across events: lower-case each once (bounded, as names come from the input). */
+const lowerNames = new Map<string, string>();
+function lowerName(k: string): string {
+  let l = lowerNames.get(k);
+  if (l === undefined) {
+    l = k.toLowerCase();
+    if (lowerNames.size < 20000) lowerNames.set(k, l);
+  }
+  return l;
+}
+
 export function flattenInto(
   out: Map<string, string>,
   obj: unknown,
@@ -68,15 +79,17 @@ export function flattenInto(
     if (prefix && texts.length > 0 && !out.has(prefix)) out.set(prefix, texts.join(' '));
     return;
   }
-  for (const [k, v] of Object.entries(obj)) {
+  const rec = obj as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
     if (k === '#attributes') continue;
-    const path = prefix ? `${prefix}.${k.toLowerCase()}` : k.toLowerCase();
+    const v = rec[k];
+    const leaf = lowerName(k);
+    const path = prefix ? `${prefix}.${leaf}` : leaf;
     const text = scalarText(v);
     if (text !== undefined) {
       if (!out.has(path)) out.set(path, text);
       if (leafNames) {
-        const leaf = k.toLowerCase();
-        if (!out.has(leaf)) out.set(leaf, text);
+        if (leaf !== path && !out.has(leaf)) out.set(leaf, text);
         // Defender and other classic providers name fields "Source Name"; rules write SourceName.
         if (leaf.includes(' ')) {
           const joined = leaf.replaceAll(' ', '');
@@ -87,7 +100,7 @@ export function flattenInto(
       const t = scalarText((v as Record<string, unknown>)['#text']);
       if (t !== undefined) {
         if (!out.has(path)) out.set(path, t);
-        if (leafNames && !out.has(k.toLowerCase())) out.set(k.toLowerCase(), t);
+        if (leafNames && !out.has(leaf)) out.set(leaf, t);
       }
     } else flattenInto(out, v, path, leafNames);
   }

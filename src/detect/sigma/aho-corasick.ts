@@ -93,7 +93,9 @@ export class AhoCorasick {
     });
     this.#outStart[out.length] = total;
     this.#outIds = new Int32Array(total);
-    out.forEach((o, s) => this.#outIds.set(o, this.#outStart[s]!));
+    out.forEach((o, s) => {
+      this.#outIds.set(o, this.#outStart[s]!);
+    });
   }
 
   /** The state reached from `s` on `c`, or -1. */

@@ -13,10 +13,26 @@ function text(v: unknown): string | number | undefined {
   return undefined;
 }
 
+const SECOND_FRACTION = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})\d*Z$/;
+let lastSecond = '';
+let lastSecondIso: string | undefined;
+
 /** Timestamps as UTC ISO-8601 with milliseconds (what findings carry). */
 function isoTime(v: unknown): string | undefined {
   if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const ms = Date.parse(String(v));
+  const s = String(v);
+  // Records come in time order, many per second: parse each second once. Date.parse drops digits past the millisecond.
+  const m = SECOND_FRACTION.exec(s);
+  // Hour 24 is valid only with a zero fraction: leave it to Date.parse.
+  if (m && m[1]!.slice(11, 13) !== '24') {
+    if (m[1] !== lastSecond) {
+      const ms = Date.parse(`${m[1]}Z`);
+      lastSecond = m[1]!;
+      lastSecondIso = Number.isNaN(ms) ? undefined : new Date(ms).toISOString().slice(0, -4);
+    }
+    return lastSecondIso === undefined ? undefined : `${lastSecondIso}${m[2]}Z`;
+  }
+  const ms = Date.parse(s);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readWinlogJson, sniffWinlogJson } from './index.ts';
+import { fromDumperLayout, readWinlogJson, sniffWinlogJson } from './index.ts';
 
 const dumper = (id: number) => ({
   Event: {
@@ -60,4 +60,28 @@ test('Winlogbeat documents, unknown layouts and broken lines', async () => {
   );
   assert.ok(sniffWinlogJson(new TextEncoder().encode(JSON.stringify(wb))));
   assert.ok(!sniffWinlogJson(new TextEncoder().encode('{"ts": 1, "id.orig_h": "192.0.2.1"}')));
+});
+
+test('event times agree with Date.parse, whatever the second cache holds', () => {
+  const ref = (s: string): string | undefined => {
+    const ms = Date.parse(s);
+    return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  };
+  const times = [
+    '2019-03-19T23:34:25.1239999Z',
+    '2019-03-19T23:34:25.1230000Z',
+    '2019-03-19T23:34:26.9999999Z',
+    '2019-02-30T00:00:00.0000000Z',
+    '2019-13-01T00:00:00.0000000Z',
+    '9999-12-31T23:59:59.9999999Z',
+    '1601-01-01T00:00:00.000Z',
+    '2019-03-19T23:34:25Z',
+    '2019-03-19T24:00:00.5000000Z',
+    '2019-03-19T24:00:00.0000000Z',
+    '2019-03-19T23:60:00.5000000Z',
+  ];
+  for (const t of [...times, ...times]) {
+    const e = fromDumperLayout({ Event: { System: { TimeCreated: { '#attributes': { SystemTime: t } } } } });
+    assert.equal(e?.['@timestamp'], ref(t), t);
+  }
 });

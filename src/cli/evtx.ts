@@ -30,7 +30,8 @@ async function dump(file: string, opts: { format: string }): Promise<number> {
   const out = new Out();
   let records = 0;
   let issues = 0;
-  for await (const item of readEvtxFile(file)) {
+  // jsonl needs no record trees; dropping them keeps memory flat on large logs.
+  for await (const item of readEvtxFile(file, { keepTrees: format === 'xml' })) {
     if (item.kind === 'issue') {
       issues++;
       process.stderr.write(`deminer: ${item.issue.code}: ${item.issue.location}: ${item.issue.message}\n`);

@@ -45,8 +45,14 @@ function hasChunkMagic(buf: Uint8Array): boolean {
   return true;
 }
 
+const ZEROS = new Uint8Array(4096);
+
+/** Preallocated chunks are 64 KiB of zeros: compare them a page at a time (native memcmp), not byte by byte. */
 function allZero(buf: Uint8Array, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  for (let i = from; i < buf.length; i += ZEROS.length) {
+    const end = Math.min(buf.length, i + ZEROS.length);
+    if (Buffer.compare(buf.subarray(i, end), ZEROS.subarray(0, end - i)) !== 0) return false;
+  }
   return true;
 }
 

@@ -95,19 +95,7 @@ export async function refreshFeed(
         sleep: opts.sleep,
       });
       attempts = r.attempts;
-      if (r.notModified) {
-        state.status = 'not-modified';
-        state.lastSuccess = state.lastAttempt;
-        delete state.warning;
-        writeFeedState(stateDir, state);
-        return {
-          name: feed.name,
-          status: 'not-modified',
-          indicators: state.indicators,
-          issues: state.issues,
-          attempts,
-        };
-      }
+      if (r.notModified) return notModified(stateDir, state, attempts);
       body = r.body;
       if (r.etag) state.etag = r.etag;
       else delete state.etag;
@@ -122,17 +110,8 @@ export async function refreshFeed(
 
   const sha256 = createHash('sha256').update(body).digest('hex');
   if (sha256 === state.sha256 && prev?.status !== 'failed' && prev?.status !== 'empty') {
-    state.status = 'not-modified';
-    state.lastSuccess = state.lastAttempt;
-    delete state.warning;
-    writeFeedState(stateDir, state);
-    return {
-      name: feed.name,
-      status: 'not-modified',
-      indicators: state.indicators,
-      issues: state.issues,
-      attempts,
-    };
+    // Same bytes as the last good copy: nothing to reload.
+    return notModified(stateDir, state, attempts);
   }
   const parsed = parseFeed(
     body.toString('utf8'),
@@ -244,6 +223,21 @@ function readLocal(file: string, maxBytes: number): Buffer {
       },
     );
   return readFileSync(file);
+}
+
+/** The feed answered with nothing new: the last good copy stays, and counts as a success. */
+function notModified(stateDir: string, state: FeedState, attempts: number): RefreshOutcome {
+  state.status = 'not-modified';
+  state.lastSuccess = state.lastAttempt;
+  delete state.warning;
+  writeFeedState(stateDir, state);
+  return {
+    name: state.name,
+    status: 'not-modified',
+    indicators: state.indicators,
+    issues: state.issues,
+    attempts,
+  };
 }
 
 function fail(stateDir: string, state: FeedState, message: string, attempts: number): RefreshOutcome {

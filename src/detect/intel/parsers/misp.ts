@@ -1,5 +1,5 @@
 import type { ParseOptions, ParseResult } from './sink.ts';
-import { ParseSink, parseTime } from './sink.ts';
+import { ParseSink, parseJsonInto, parseTime } from './sink.ts';
 
 interface MispAttribute {
   type?: unknown;
@@ -19,13 +19,9 @@ interface MispAttribute {
  */
 export function parseMispEvent(text: string, options: ParseOptions): ParseResult {
   const sink = new ParseSink(options);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
-    return sink.result;
-  }
+  const parsed = parseJsonInto(sink, text);
+  if (!parsed) return sink.result;
+  const doc = parsed.doc;
   const events = eventsOf(doc);
   if (events.length === 0) {
     sink.issue('INTEL_NOT_MISP_EVENT', 'expected a MISP event ({"Event": {...}})', 1);

@@ -96,3 +96,13 @@ export function parseTime(v: unknown): number | undefined {
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t;
 }
+
+/** Parses a whole JSON document, or records one `INTEL_BAD_JSON` issue and returns undefined. */
+export function parseJsonInto(sink: ParseSink, text: string): { doc: unknown } | undefined {
+  try {
+    return { doc: JSON.parse(text) };
+  } catch (e) {
+    sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
+    return undefined;
+  }
+}

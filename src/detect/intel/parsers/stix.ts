@@ -1,5 +1,5 @@
 import type { ParseOptions, ParseResult } from './sink.ts';
-import { ParseSink, parseTime } from './sink.ts';
+import { ParseSink, parseJsonInto, parseTime } from './sink.ts';
 
 /** STIX 2.1 object paths we can match, and the indicator types they carry. */
 const PATHS: Record<string, readonly ('domain' | 'ipv4' | 'ipv6' | 'ipv4-cidr' | 'ipv6-cidr' | 'url')[]> = {
@@ -20,13 +20,9 @@ const COMPARISON = /\[\s*([a-z0-9-]+:value)\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]/g;
  */
 export function parseStix(text: string, options: ParseOptions): ParseResult {
   const sink = new ParseSink(options);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    sink.issue('INTEL_BAD_JSON', `not JSON: ${(e as Error).message}`, 1);
-    return sink.result;
-  }
+  const parsed = parseJsonInto(sink, text);
+  if (!parsed) return sink.result;
+  const doc = parsed.doc;
   const objects = (doc as { objects?: unknown }).objects;
   if ((doc as { type?: unknown }).type !== 'bundle' || !Array.isArray(objects)) {
     sink.issue('INTEL_NOT_STIX_BUNDLE', 'expected a STIX bundle with an "objects" array', 1);

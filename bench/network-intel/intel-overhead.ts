@@ -1,37 +1,13 @@
-// What checking every DNS name, TLS name, HTTP request and new flow against
-// the threat-intel engine costs the capture analysis: the same capture
-// analysed with the built-in floor only (--no-intel) and with the engine,
-// beside tshark extracting the same facts from the same file.
-// Run: node --import tsx bench/network-intel/intel-overhead.ts [copies] [runs]
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { IntelEngine } from '../../src/detect/intel/index.ts';
 import { buildIntel } from '../../src/detect/intel/index.ts';
 import { analyzeNetworkFile } from '../../src/detect/network/index.ts';
 import { entropyRandomness } from '../../src/detect/network/name-randomness.ts';
+import { buildCorpusCapture, fmt, timeTshark } from '../network/corpus-capture.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const pcapDir = join(here, '..', '..', '..', 'shared', 'corpora', 'pcap');
-if (!existsSync(pcapDir)) {
-  console.error(`corpus not found at ${pcapDir}`);
-  process.exit(2);
-}
 const copies = Number(process.argv[2] ?? '20');
 const runs = Number(process.argv[3] ?? '5');
-const sources: string[] = [];
-for (const d of ['nDPI', 'nesfit-stratum', 'slips', join('slips', 'test-cc'), 'sbousseaden']) {
-  for (const f of readdirSync(join(pcapDir, d))) {
-    const p = join(pcapDir, d, f);
-    if (!/\.pcap(ng)?$/.test(f)) continue;
-    const enc = spawnSync('capinfos', ['-E', '-T', '-r', p], { encoding: 'utf8' }).stdout;
-    if (/\tether\s*$/m.test(enc)) sources.push(p);
-  }
-}
-const work = mkdtempSync(join(tmpdir(), 'deminer-bench-'));
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function analyse(file: string, intel: IntelEngine | undefined) {
   const t0 = performance.now();
@@ -50,16 +26,15 @@ async function analyse(file: string, intel: IntelEngine | undefined) {
   return { s: (performance.now() - t0) / 1000, packets, rules };
 }
 
+const capture = buildCorpusCapture(copies);
+const work = dirname(capture.path);
 try {
-  const one = join(work, 'one.pcap');
-  spawnSync('mergecap', ['-a', '-F', 'pcap', '-w', one, ...sources]);
-  const big = join(work, 'big.pcap');
-  spawnSync('mergecap', ['-a', '-F', 'pcap', '-w', big, ...new Array<string>(copies).fill(one)]);
-  const mb = statSync(big).size / 1e6;
+  const big = capture.path;
+  const mb = capture.mb;
   const tLoad = performance.now();
   const intel = buildIntel({ stateDir: join(work, 'intel') });
   const loadMs = performance.now() - tLoad;
-  console.log(`input: ${sources.length} corpus captures × ${copies}, ${mb.toFixed(0)} MB`);
+  console.log(`input: ${capture.sources} corpus captures × ${copies}, ${mb.toFixed(0)} MB`);
   console.log(
     `intel: shipped feed, ${intel.stats().indicators} indicators, built in ${loadMs.toFixed(0)} ms`,
   );
@@ -77,25 +52,7 @@ try {
     on.push(b.s);
     last = b;
   }
-  const t1 = performance.now();
-  const ts = spawnSync(
-    'tshark',
-    [
-      '-r',
-      big,
-      '-T',
-      'fields',
-      '-e',
-      'ip.src',
-      '-e',
-      'dns.qry.name',
-      '-e',
-      'tls.handshake.extensions_server_name',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  const theirs = (performance.now() - t1) / 1000;
-  if (ts.status !== 0) console.log(`tshark exited with ${ts.status}`);
+  const theirs = timeTshark(big);
   const bestOff = Math.min(...off);
   const bestOn = Math.min(...on);
   const p = last.packets;

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { IntelEngine } from '../../src/detect/intel/index.ts';
 import { buildIntel } from '../../src/detect/intel/index.ts';
@@ -71,5 +70,5 @@ try {
     .map((r) => `${r} ${lastOff.rules.get(r) ?? 0}→${last.rules.get(r) ?? 0}`);
   console.log(`findings by rule (no intel→intel): ${diff.join(', ')}`);
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  capture.cleanup();
 }

@@ -11,11 +11,12 @@
  *   npx tsx bench/evtx/evtx-bench.ts [--max-chunks N] [--no-python]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
+import { evtxFilesUnder } from '../../src/sources/evtx/fixture-files.ts';
 import { readEvtxFile, renderXml } from '../../src/sources/evtx/index.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,15 +28,6 @@ const CHUNK = 65536;
 const args = process.argv.slice(2);
 const maxChunks = args.includes('--max-chunks') ? Number(args[args.indexOf('--max-chunks') + 1]) : Infinity;
 const withPython = !args.includes('--no-python');
-
-function evtxFiles(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) evtxFiles(p, out);
-    else if (e.name.endsWith('.evtx')) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Every used chunk of every input file, behind one consistent file header. */
 function buildInput(files: string[], repeat: number): Uint8Array {
@@ -112,7 +104,7 @@ async function best(
   return b;
 }
 
-const files = existsSync(CORPUS) ? evtxFiles(CORPUS) : evtxFiles(FIXTURES);
+const files = existsSync(CORPUS) ? evtxFilesUnder(CORPUS) : evtxFilesUnder(FIXTURES);
 const dir = mkdtempSync(join(tmpdir(), 'deminer-evtx-bench-'));
 try {
   const input = join(dir, 'combined.evtx');

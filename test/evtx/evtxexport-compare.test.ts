@@ -12,25 +12,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { evtxFilesUnder } from '../../src/sources/evtx/fixture-files.ts';
 import { type EvtxRecord, parseEvtxBuffer, renderXml } from '../../src/sources/evtx/index.ts';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = join(ROOT, '../shared/corpora/evtx');
-
-function evtxFiles(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) evtxFiles(p, out);
-    else if (e.name.endsWith('.evtx')) out.push(p);
-  }
-  return out.sort();
-}
 
 const HEX64 = /\b0x0+([0-9a-f][0-9a-f]*)\b/g;
 const REAL = /^-?\d\.\d+e[+-]\d+$/;
@@ -168,7 +160,7 @@ const evtxexport = spawnSync('evtxexport', ['-V']);
 test('every corpus file matches evtxexport', { timeout: 300_000 }, async (t) => {
   if (!existsSync(CORPUS)) return t.skip(`corpus not found at ${CORPUS}`);
   if (evtxexport.error) return t.skip('evtxexport (Debian package libevtx-utils) is not installed');
-  const files = evtxFiles(CORPUS);
+  const files = evtxFilesUnder(CORPUS);
   assert.ok(files.length > 0);
   let records = 0;
   const diffs: string[] = [];

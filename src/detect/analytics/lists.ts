@@ -8,7 +8,7 @@ function load<T>(name: string): T {
 }
 
 export interface HostLists {
-  poolPorts: Set<number>;
+  poolPorts: ReadonlySet<number>;
   kernelThreadRes: RegExp[];
   windowsNames: Set<string>;
   minerNames: Set<string>;
@@ -31,7 +31,7 @@ export function hostLists(): HostLists {
     stratumSchemes: string[];
   }>('miner-signatures.json');
   cached = {
-    poolPorts: new Set(poolPorts()),
+    poolPorts: poolPorts(),
     kernelThreadRes: masq.kernelThreadPatterns.map((p) => new RegExp(p)),
     windowsNames: new Set(masq.windowsNames.map((n) => n.toLowerCase())),
     minerNames: new Set(sig.minerNames),

@@ -384,7 +384,7 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
   collectMs += performance.now() - c1;
   stats.collectMs = Math.round(collectMs);
   return {
-    host: { name: hostname(), os: 'linux', kernel: release(), cpus: navigatorCpus() },
+    host: { name: hostname(), os: 'linux', kernel: release(), cpus: cpuCount() },
     takenAt: new Date().toISOString(),
     windowMs,
     processes,
@@ -395,7 +395,7 @@ export async function collectHostSnapshot(opts: CollectOptions): Promise<HostSna
   };
 }
 
-function navigatorCpus(): number {
+function cpuCount(): number {
   return Math.max(1, availableParallelism());
 }
 

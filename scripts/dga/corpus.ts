@@ -29,6 +29,29 @@ const ANDREWAEVA: Record<string, string> = {
 export const CLAN: Record<string, string> = { goz: 'zeus-p2p', murofet: 'zeus-p2p', newgoz: 'zeus-p2p' };
 
 /**
+ * How a family builds its labels (from the generators published beside the
+ * example lists), for reporting which kinds of DGA a per-label model can and
+ * cannot catch. Families not listed compute their labels character by
+ * character from an arithmetic or hash generator (`character`).
+ * - `wordlist`: concatenates words or affixes from a list (matsnu, rovnix from
+ *   a text, suppobox, nymaim2, gozi from Latin text, ngioweb from affixes);
+ * - `mimic`: derives labels from real names (charbot mutates a list of
+ *   benign domains; fosniw appends a counter to a fixed product-like name);
+ * - `short`: labels of 3 to 5 characters (qsnatch).
+ */
+export const CONSTRUCTION: Record<string, 'wordlist' | 'mimic' | 'short'> = {
+  matsnu: 'wordlist',
+  rovnix: 'wordlist',
+  suppobox: 'wordlist',
+  nymaim2: 'wordlist',
+  gozi: 'wordlist',
+  ngioweb: 'wordlist',
+  charbot: 'mimic',
+  fosniw: 'mimic',
+  qsnatch: 'short',
+};
+
+/**
  * Benign sources, grouped so that each group can be held out as a whole.
  * Lists ranked by DNS query volume (Cisco Umbrella top, OpenDNS top) are left
  * out: infected clients query DGA names often enough to rank them, and those

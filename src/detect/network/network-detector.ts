@@ -28,6 +28,13 @@ export interface NetworkDetectorOptions {
   scoreName?: (name: string) => number;
   /** Passive DNS entries kept (IP → name), oldest dropped first. */
   maxPassiveDns?: number;
+  /**
+   * Distinct DGA-like registered domains one host resolves within
+   * `dgaHostWindowMs` at which the host itself is reported (default 7 in one
+   * hour; how it was chosen: docs/dga.md, "Host level").
+   */
+  dgaHostDomains?: number;
+  dgaHostWindowMs?: number;
 }
 
 const MINING: string[] = ['T1496'];
@@ -52,6 +59,11 @@ const RULES = {
   randomDns: {
     id: 'deminer.network.random_dns',
     name: 'Random-looking DNS name (DGA-like)',
+    ruleset: 'builtin',
+  },
+  dgaHost: {
+    id: 'deminer.network.dga_host',
+    name: 'Host resolving many random-looking domains (DGA at work)',
     ruleset: 'builtin',
   },
   randomTls: {
@@ -148,6 +160,10 @@ export class NetworkDetector implements Detector<NetEvent> {
   private readonly pdns = new Map<string, string>();
   private readonly rate = new Map<string, number[]>();
   private readonly scored = new Map<string, number>();
+  private readonly dgaHostDomains: number;
+  private readonly dgaHostWindowMs: number;
+  /** Per host: DGA-like registered domain → last time seen, oldest first. */
+  private readonly dgaSeen = new Map<string, Map<string, number>>();
   private readonly pools: PoolCheck;
   /** Pool verdict per name (null for none): busy resolvers repeat the same few names. */
   private readonly nameVerdicts = new Map<string, PoolHit | 'allowed' | null>();
@@ -159,6 +175,8 @@ export class NetworkDetector implements Detector<NetEvent> {
     this.threshold = opts.randomThreshold ?? RANDOM_NAME_THRESHOLD;
     this.score = opts.scoreName ?? nameRandomness;
     this.maxPdns = opts.maxPassiveDns ?? 100_000;
+    this.dgaHostDomains = opts.dgaHostDomains ?? 7;
+    this.dgaHostWindowMs = opts.dgaHostWindowMs ?? 3_600_000;
     this.pools = new PoolCheck({ intel: opts.intel, floor: opts.lists.poolDomains });
   }
 
@@ -422,6 +440,52 @@ export class NetworkDetector implements Detector<NetEvent> {
     const names = (a.evidence['names'] as string[] | undefined) ?? [];
     if (names.length < 10 && !names.includes(name)) names.push(name);
     a.evidence['names'] = names;
+    if (via === 'dns') this.countDgaDomain(e, host, base);
+  }
+
+  /**
+   * One random-looking name proves little (the classifier allows 0.3 % false
+   * positives per name); a host that resolves many distinct ones in a short
+   * time is what a DGA looks like from the network.
+   */
+  private countDgaDomain(e: NetEvent, host: string, base: string): void {
+    if (base === '(no public suffix)') return;
+    let seen = this.dgaSeen.get(host);
+    if (seen === undefined) {
+      if (this.dgaSeen.size >= 100_000) this.dgaSeen.delete(this.dgaSeen.keys().next().value!);
+      seen = new Map();
+      this.dgaSeen.set(host, seen);
+    }
+    seen.delete(base);
+    seen.set(base, e.tsMs);
+    const from = e.tsMs - this.dgaHostWindowMs;
+    for (const [b, t] of seen) {
+      if (t >= from && seen.size <= 1000) break;
+      seen.delete(b);
+    }
+    if (seen.size < this.dgaHostDomains) return;
+    const windowText = `${Math.round(this.dgaHostWindowMs / 60_000)} min`;
+    const a = this.hit(
+      e,
+      RULES.dgaHost,
+      'high',
+      ['T1568.002'],
+      host,
+      [],
+      () =>
+        `${host} resolved ${seen.size} distinct random-looking domains within ${windowText}, the pattern of malware generating names to find its controller or pool proxy; find the process making these DNS queries (it is usually the miner or its dropper).`,
+    );
+    a.evidence['window_s'] = this.dgaHostWindowMs / 1000;
+    a.evidence['peak_distinct_domains'] = Math.max(
+      Number(a.evidence['peak_distinct_domains'] ?? 0),
+      seen.size,
+    );
+    const domains = (a.evidence['domains'] as string[] | undefined) ?? [];
+    for (const b of seen.keys()) {
+      if (domains.length >= 20) break;
+      if (!domains.includes(b)) domains.push(b);
+    }
+    a.evidence['domains'] = domains;
   }
 
   private dns(e: NetEvent): void {

@@ -1,0 +1,161 @@
+// The host-level DGA rule of the network detector, fed DNS observations
+// directly and scored by the shipped DGA model (no stand-in scorer).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { seededRandom } from '../../core/random.ts';
+import { networkLists } from './lists.ts';
+import type { NetEvent } from './net-event.ts';
+import { NetworkDetector } from './network-detector.ts';
+
+const DGA_HOST = 'deminer.network.dga_host';
+const RANDOM_DNS = 'deminer.network.random_dns';
+
+/** Labels the way arithmetic DGAs make them: 10–15 random letters under a cheap TLD. */
+function generatedNames(count: number, seed: number): string[] {
+  const random = seededRandom(seed);
+  const tlds = ['info', 'biz', 'net', 'org', 'com'];
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let label = '';
+    const n = 10 + Math.floor(random() * 6);
+    for (let j = 0; j < n; j++) label += String.fromCharCode(97 + Math.floor(random() * 26));
+    out.push(`${label}.${tlds[i % tlds.length]}`);
+  }
+  return out;
+}
+
+const POPULAR = [
+  'google.com',
+  'youtube.com',
+  'facebook.com',
+  'wikipedia.org',
+  'amazon.com',
+  'microsoft.com',
+  'apple.com',
+  'github.com',
+  'stackoverflow.com',
+  'debian.org',
+  'ubuntu.com',
+  'cloudflare.com',
+  'akamaihd.net',
+  'windowsupdate.com',
+  'office.com',
+  'live.com',
+  'linkedin.com',
+  'twitter.com',
+  'instagram.com',
+  'reddit.com',
+  'netflix.com',
+  'bbc.co.uk',
+  'theguardian.com',
+  'nytimes.com',
+  'spiegel.de',
+  'lemonde.fr',
+  'gov.uk',
+  'europa.eu',
+  'mozilla.org',
+  'npmjs.com',
+  'pypi.org',
+  'docker.com',
+  'letsencrypt.org',
+  'digicert.com',
+  'gstatic.com',
+  'googleapis.com',
+  'doubleclick.net',
+  'bing.com',
+  'yahoo.com',
+  'zoom.us',
+  'slack.com',
+  'dropbox.com',
+  'salesforce.com',
+  'adobe.com',
+  'paypal.com',
+  'ebay.com',
+  'booking.com',
+  'weather.com',
+  'haveibeenpwned.com',
+  'whatismyipaddress.com',
+  'openstreetmap.org',
+  'archive.org',
+  'w3.org',
+  'ietf.org',
+];
+
+function query(host: string, name: string, tsMs: number, frame: number): NetEvent {
+  return {
+    kind: 'dns',
+    tsMs,
+    file: 'dns.pcap',
+    frame,
+    transport: 'udp',
+    src: { ip: host, port: 53000 },
+    dst: { ip: '192.0.2.53', port: 53 },
+    dns: { response: false, questions: [{ name, type: 'A' }], answers: [] },
+  };
+}
+
+function run(events: NetEvent[], opts: { dgaHostDomains?: number; dgaHostWindowMs?: number } = {}) {
+  const d = new NetworkDetector({ lists: networkLists(), ...opts });
+  for (const e of events) d.observe(e);
+  return d.finalize();
+}
+
+test('a host resolving many generated names is reported once, at high, with the domains', () => {
+  const infected = '198.51.100.7';
+  const clean = '198.51.100.8';
+  const events: NetEvent[] = [];
+  let t = Date.UTC(2026, 0, 5, 9);
+  const tick = (ms: number): number => {
+    t += ms;
+    return t;
+  };
+  let frame = 1;
+  // Both hosts browse; the infected one also walks a day's DGA list, one name every 20 s.
+  for (const name of POPULAR) {
+    events.push(query(infected, name, tick(1000), frame++));
+    events.push(query(clean, name, tick(1000), frame++));
+  }
+  for (const name of generatedNames(30, 7)) events.push(query(infected, name, tick(20_000), frame++));
+  const findings = run(events);
+  const hosts = findings.filter((f) => f.rule.id === DGA_HOST);
+  assert.equal(hosts.length, 1);
+  const f = hosts[0]!;
+  assert.equal(f.host.name, infected);
+  assert.equal(f.severity, 'high');
+  assert.ok((f.evidence['peak_distinct_domains'] as number) >= 20, JSON.stringify(f.evidence));
+  const domains = f.evidence['domains'] as string[];
+  assert.ok(domains.length >= 7 && domains.length <= 20);
+  for (const dom of domains) assert.ok(!POPULAR.includes(dom), dom);
+  assert.ok(!findings.some((x) => x.host.name === clean && atLeastMedium(x.severity)), 'clean host reported');
+  // The per-domain findings stay medium: one name alone is a lead, not a verdict.
+  for (const x of findings.filter((y) => y.rule.id === RANDOM_DNS)) assert.equal(x.severity, 'medium');
+});
+
+test('fewer distinct domains than the limit, or spread beyond the window, is not a DGA host', () => {
+  const host = '203.0.113.20';
+  const names = generatedNames(6, 11);
+  let t = Date.UTC(2026, 0, 5, 9);
+  const tick = (ms: number): number => {
+    t += ms;
+    return t;
+  };
+  const few = names.map((n, i) => query(host, n, tick(1000), i + 1));
+  // The same name asked again does not count twice.
+  few.push(query(host, names[0]!, tick(1000), 99));
+  assert.equal(run(few).filter((f) => f.rule.id === DGA_HOST).length, 0);
+  assert.equal(run(few, { dgaHostDomains: 6 }).filter((f) => f.rule.id === DGA_HOST).length, 1);
+
+  const spread = generatedNames(12, 13).map((n, i) =>
+    query(host, n, Date.UTC(2026, 0, 5) + i * 20 * 60_000, i + 1),
+  );
+  // 12 names, one every 20 minutes: at most 3 inside any hour.
+  assert.equal(run(spread).filter((f) => f.rule.id === DGA_HOST).length, 0);
+  assert.equal(
+    run(spread, { dgaHostWindowMs: 4 * 3_600_000 }).filter((f) => f.rule.id === DGA_HOST).length,
+    1,
+  );
+});
+
+function atLeastMedium(s: string): boolean {
+  return s === 'medium' || s === 'high' || s === 'critical';
+}

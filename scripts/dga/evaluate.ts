@@ -19,6 +19,7 @@ import {
   marginAtFpr,
   trainDgaModel,
 } from '../../src/detect/ml/dga/train.ts';
+import { dgaHostMinimum } from '../../src/detect/network/dga-host.ts';
 import {
   BENIGN_SOURCES,
   CLAN,
@@ -274,19 +275,20 @@ function main(): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** Distinct registrable names a host resolves in the window of the host-level view. */
-const HOST_BENIGN_NAMES = 200;
+/** Distinct benign names a host resolves in the window of the host-level view. */
+const HOST_BENIGN_NAMES = [50, 200, 1000];
 const HOSTS = 20_000;
 const INFECTED_HOSTS = 1000;
+const KINDS = ['character', 'wordlist', 'mimic', 'short'];
 
 /**
- * Host-level view of the same held-out scores. Detection at the network uses
- * every name a host resolves, not one: a host is flagged when at least `m` of
- * the distinct names it resolves in a window score >= 0.5. A benign host
- * resolves HOST_BENIGN_NAMES names drawn from one held-out benign source; an
- * infected host resolves the same plus `k` names of one held-out family. `m`
- * is the smallest count at which at most 0.3 % of benign hosts are flagged.
- * These host sizes are assumptions, stated in the output, not measurements.
+ * Host-level view of the same held-out scores, through the network
+ * analysis's own rule (`dgaHostMinimum`, src/detect/network/dga-host.ts): a
+ * host is reported when the names it resolved in a window that score >= 0.5
+ * reach the count that rule needs for that many names. A benign host resolves
+ * B names drawn from one held-out benign source; an infected host resolves
+ * the same plus k names of one held-out family. B and k are assumptions about
+ * traffic, stated in the output, not measurements.
  */
 function hostLevel(
   perFamily: ReadonlyMap<string, { scored: Scored[] }>,
@@ -296,48 +298,49 @@ function hostLevel(
   const random = seededRandom(seed ^ 0x2545f491);
   const flagsOf = (xs: readonly Scored[]): Uint8Array => Uint8Array.from(xs, (x) => (x.score >= 0.5 ? 1 : 0));
   const benign = [...perBenign.values()].map(flagsOf);
+  const families = [...perFamily].map(([f, v]) => ({
+    kind: CONSTRUCTION[f] ?? 'character',
+    flags: flagsOf(v.scored),
+    weight: v.scored.length,
+  }));
   const draw = (flags: Uint8Array, n: number): number => {
     if (flags.length <= n) return flags.reduce((a, b) => a + b, 0);
     let c = 0;
     for (let i = 0; i < n; i++) c += flags[Math.floor(random() * flags.length)]!;
     return c;
   };
-  const benignHost = (): number => draw(benign[Math.floor(random() * benign.length)]!, HOST_BENIGN_NAMES);
-  const benignCounts = Array.from({ length: HOSTS }, benignHost).sort((a, b) => b - a);
-  // Smallest m with at most 0.3 % of benign hosts at or above it.
-  const m = benignCounts[Math.floor(HOSTS * TARGET_FPR)]! + 1;
-  const hostFpr = rate(benignCounts, (c) => c >= m);
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const out: string[] = [];
   out.push(
-    `Host level (same held-out scores): a host is flagged when at least ${m} of the distinct names it resolves score >= 0.5; ` +
-      `with ${HOST_BENIGN_NAMES} benign names per host that flags ${pct(hostFpr, 2)} of ${HOSTS} simulated benign hosts. ` +
-      `An infected host resolves the same benign names plus k names of one family never trained on (${INFECTED_HOSTS} hosts per family; a family with fewer names gives all it has).`,
+    "Host level (same held-out scores, the network analysis's `deminer.network.dga_host` rule): a host is reported when its names scoring >= 0.5 " +
+      'reach the count the rule needs for the number of names it resolved (binomial tail at 1 % per name, alpha 1e-3, at least 5). ' +
+      `A benign host resolves B names from one held-out benign source (${HOSTS} hosts); an infected host resolves the same plus k names ` +
+      `of one family never trained on (${INFECTED_HOSTS} hosts per family; a family with fewer names gives all it has).`,
   );
   out.push('');
   out.push(
-    `| k (DGA names per host) | hosts detected, pooled | mean over families | ${['character', 'wordlist', 'mimic', 'short'].join(' | ')} |`,
+    `| B | count needed | benign hosts reported | k | infected hosts detected, pooled | mean over families | ${KINDS.join(' | ')} |`,
   );
-  out.push('|---|---|---|---|---|---|---|');
-  for (const k of [5, 10, 25, 50]) {
-    const perKind = new Map<string, number[]>();
-    const perFam: number[] = [];
-    let detected = 0;
-    let total = 0;
-    for (const [family, v] of perFamily) {
-      const flags = flagsOf(v.scored);
-      let d = 0;
-      for (let h = 0; h < INFECTED_HOSTS; h++) if (benignHost() + draw(flags, k) >= m) d++;
-      const weight = Math.min(v.scored.length, EVAL_CAP);
-      detected += (d / INFECTED_HOSTS) * weight;
-      total += weight;
-      perFam.push(d / INFECTED_HOSTS);
-      const kind = CONSTRUCTION[family] ?? 'character';
-      perKind.set(kind, [...(perKind.get(kind) ?? []), d / INFECTED_HOSTS]);
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const B of HOST_BENIGN_NAMES) {
+    const benignHost = (): number => draw(benign[Math.floor(random() * benign.length)]!, B);
+    const needB = dgaHostMinimum(B);
+    const flagged = rate(Array.from({ length: HOSTS }, benignHost), (c) => c >= needB);
+    for (const k of [10, 25, 50]) {
+      const perFam = families.map((fam) => {
+        const need = dgaHostMinimum(B + Math.min(k, fam.flags.length));
+        let d = 0;
+        for (let h = 0; h < INFECTED_HOSTS; h++) if (benignHost() + draw(fam.flags, k) >= need) d++;
+        return d / INFECTED_HOSTS;
+      });
+      const pooled =
+        families.reduce((a, fam, i) => a + perFam[i]! * fam.weight, 0) /
+        families.reduce((a, fam) => a + fam.weight, 0);
+      const byKind = KINDS.map((kind) => pct(mean(perFam.filter((_, i) => families[i]!.kind === kind))));
+      out.push(
+        `| ${B} | ${needB}–${dgaHostMinimum(B + k)} | ${pct(flagged, 2)} | ${k} | ${pct(pooled)} | ${pct(mean(perFam))} | ${byKind.join(' | ')} |`,
+      );
     }
-    const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-    out.push(
-      `| ${k} | ${pct(detected / total)} | ${pct(mean(perFam))} | ${['character', 'wordlist', 'mimic', 'short'].map((kind) => pct(mean(perKind.get(kind) ?? []))).join(' | ')} |`,
-    );
   }
   out.push('');
   out.push('Per construction the host-level figures are means over the families of that construction.');

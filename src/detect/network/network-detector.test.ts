@@ -94,7 +94,10 @@ function query(host: string, name: string, tsMs: number, frame: number): NetEven
   };
 }
 
-function run(events: NetEvent[], opts: { dgaHostDomains?: number; dgaHostWindowMs?: number } = {}) {
+function run(
+  events: NetEvent[],
+  opts: { dgaHostRule?: { floor?: number; nameFpr?: number; alpha?: number }; dgaHostWindowMs?: number } = {},
+) {
   const d = new NetworkDetector({ lists: networkLists(), ...opts });
   for (const e of events) d.observe(e);
   return d.finalize();
@@ -131,9 +134,9 @@ test('a host resolving many generated names is reported once, at high, with the 
   for (const x of findings.filter((y) => y.rule.id === RANDOM_DNS)) assert.equal(x.severity, 'medium');
 });
 
-test('fewer distinct domains than the limit, or spread beyond the window, is not a DGA host', () => {
+test('few generated names, names spread beyond the window, or a busy host stay below the rule', () => {
   const host = '203.0.113.20';
-  const names = generatedNames(6, 11);
+  const names = generatedNames(4, 11);
   let t = Date.UTC(2026, 0, 5, 9);
   const tick = (ms: number): number => {
     t += ms;
@@ -143,17 +146,26 @@ test('fewer distinct domains than the limit, or spread beyond the window, is not
   // The same name asked again does not count twice.
   few.push(query(host, names[0]!, tick(1000), 99));
   assert.equal(run(few).filter((f) => f.rule.id === DGA_HOST).length, 0);
-  assert.equal(run(few, { dgaHostDomains: 6 }).filter((f) => f.rule.id === DGA_HOST).length, 1);
+  assert.equal(run(few, { dgaHostRule: { floor: 4 } }).filter((f) => f.rule.id === DGA_HOST).length, 1);
 
   const spread = generatedNames(12, 13).map((n, i) =>
     query(host, n, Date.UTC(2026, 0, 5) + i * 20 * 60_000, i + 1),
   );
-  // 12 names, one every 20 minutes: at most 3 inside any hour.
+  // 12 names, one every 20 minutes: at most 4 inside any hour.
   assert.equal(run(spread).filter((f) => f.rule.id === DGA_HOST).length, 0);
   assert.equal(
     run(spread, { dgaHostWindowMs: 4 * 3_600_000 }).filter((f) => f.rule.id === DGA_HOST).length,
     1,
   );
+
+  // Eight generated names are a DGA on a quiet host, but chance on one that resolved a thousand names.
+  const eight = generatedNames(8, 17);
+  const quiet = eight.map((n, i) => query(host, n, tick(1000), i + 1));
+  assert.equal(run(quiet).filter((f) => f.rule.id === DGA_HOST).length, 1);
+  const busy: NetEvent[] = [];
+  for (let i = 0; i < 1000; i++) busy.push(query(host, `srv${i}.example.com`, tick(100), i + 1));
+  busy.push(...eight.map((n, i) => query(host, n, tick(1000), 2000 + i)));
+  assert.equal(run(busy).filter((f) => f.rule.id === DGA_HOST).length, 0);
 });
 
 function atLeastMedium(s: string): boolean {

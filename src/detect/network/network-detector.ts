@@ -8,6 +8,7 @@ import { maxSeverity } from '../../core/severity.ts';
 import type { IntelEngine } from '../intel/index.ts';
 import type { PoolHit, PoolVerdict } from '../intel-match/pool-check.ts';
 import { hitEvidence, PoolCheck } from '../intel-match/pool-check.ts';
+import { DEFAULT_DGA_HOST_RULE, type DgaHostRule, dgaHostMinimum } from './dga-host.ts';
 import type { NetworkLists } from './lists.ts';
 import { nameRandomness, RANDOM_NAME_THRESHOLD } from './name-randomness.ts';
 import type { NetEndpoint, NetEvent } from './net-event.ts';
@@ -29,11 +30,10 @@ export interface NetworkDetectorOptions {
   /** Passive DNS entries kept (IP → name), oldest dropped first. */
   maxPassiveDns?: number;
   /**
-   * Distinct DGA-like registered domains one host resolves within
-   * `dgaHostWindowMs` at which the host itself is reported (default 7 in one
-   * hour; how it was chosen: docs/dga.md, "Host level").
+   * When a host is reported for resolving many DGA-like registered domains
+   * within `dgaHostWindowMs` (default one hour): see `dga-host.ts`.
    */
-  dgaHostDomains?: number;
+  dgaHostRule?: Partial<DgaHostRule>;
   dgaHostWindowMs?: number;
 }
 
@@ -107,6 +107,12 @@ interface Agg {
   emitted: boolean;
 }
 
+/** What one host resolved within the DGA window: name or registered domain → last seen, oldest first. */
+interface DnsWindow {
+  names: Map<string, number>;
+  dga: Map<string, number>;
+}
+
 const MAX_FRAMES = 20;
 const INTERNAL_RANGES = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat']);
 const internalCache = new Map<string, boolean>();
@@ -160,10 +166,10 @@ export class NetworkDetector implements Detector<NetEvent> {
   private readonly pdns = new Map<string, string>();
   private readonly rate = new Map<string, number[]>();
   private readonly scored = new Map<string, number>();
-  private readonly dgaHostDomains: number;
+  private readonly dgaHostRule: DgaHostRule;
   private readonly dgaHostWindowMs: number;
-  /** Per host: DGA-like registered domain → last time seen, oldest first. */
-  private readonly dgaSeen = new Map<string, Map<string, number>>();
+  /** Per host, within the window: every name checked and the DGA-like registered domains (→ last seen, oldest first). */
+  private readonly dnsSeen = new Map<string, DnsWindow>();
   private readonly pools: PoolCheck;
   /** Pool verdict per name (null for none): busy resolvers repeat the same few names. */
   private readonly nameVerdicts = new Map<string, PoolHit | 'allowed' | null>();
@@ -175,7 +181,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     this.threshold = opts.randomThreshold ?? RANDOM_NAME_THRESHOLD;
     this.score = opts.scoreName ?? nameRandomness;
     this.maxPdns = opts.maxPassiveDns ?? 100_000;
-    this.dgaHostDomains = opts.dgaHostDomains ?? 7;
+    this.dgaHostRule = { ...DEFAULT_DGA_HOST_RULE, ...opts.dgaHostRule };
     this.dgaHostWindowMs = opts.dgaHostWindowMs ?? 3_600_000;
     this.pools = new PoolCheck({ intel: opts.intel, floor: opts.lists.poolDomains });
   }
@@ -409,6 +415,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     }
     if (via === 'http') return;
     if (name.endsWith('.arpa') || name.endsWith('.local') || !name.includes('.')) return;
+    const seen = via === 'dns' ? this.dnsWindow(host, name, e.tsMs) : undefined;
     let s = this.scored.get(name);
     if (s === undefined) {
       s = this.score(name);
@@ -440,7 +447,27 @@ export class NetworkDetector implements Detector<NetEvent> {
     const names = (a.evidence['names'] as string[] | undefined) ?? [];
     if (names.length < 10 && !names.includes(name)) names.push(name);
     a.evidence['names'] = names;
-    if (via === 'dns') this.countDgaDomain(e, host, base);
+    if (seen) this.countDgaDomain(e, host, base, seen);
+  }
+
+  /** Records `name` among the names `host` resolved in the window and expires the old ones. */
+  private dnsWindow(host: string, name: string, tsMs: number): DnsWindow {
+    let seen = this.dnsSeen.get(host);
+    if (seen === undefined) {
+      if (this.dnsSeen.size >= 50_000) this.dnsSeen.delete(this.dnsSeen.keys().next().value!);
+      seen = { names: new Map(), dga: new Map() };
+      this.dnsSeen.set(host, seen);
+    }
+    seen.names.delete(name);
+    seen.names.set(name, tsMs);
+    const from = tsMs - this.dgaHostWindowMs;
+    for (const m of [seen.names, seen.dga]) {
+      for (const [k, t] of m) {
+        if (t >= from && m.size <= 10_000) break;
+        m.delete(k);
+      }
+    }
+    return seen;
   }
 
   /**
@@ -448,22 +475,12 @@ export class NetworkDetector implements Detector<NetEvent> {
    * positives per name); a host that resolves many distinct ones in a short
    * time is what a DGA looks like from the network.
    */
-  private countDgaDomain(e: NetEvent, host: string, base: string): void {
+  private countDgaDomain(e: NetEvent, host: string, base: string, seen: DnsWindow): void {
     if (base === '(no public suffix)') return;
-    let seen = this.dgaSeen.get(host);
-    if (seen === undefined) {
-      if (this.dgaSeen.size >= 100_000) this.dgaSeen.delete(this.dgaSeen.keys().next().value!);
-      seen = new Map();
-      this.dgaSeen.set(host, seen);
-    }
-    seen.delete(base);
-    seen.set(base, e.tsMs);
-    const from = e.tsMs - this.dgaHostWindowMs;
-    for (const [b, t] of seen) {
-      if (t >= from && seen.size <= 1000) break;
-      seen.delete(b);
-    }
-    if (seen.size < this.dgaHostDomains) return;
+    seen.dga.delete(base);
+    seen.dga.set(base, e.tsMs);
+    const needed = dgaHostMinimum(seen.names.size, this.dgaHostRule);
+    if (seen.dga.size < needed) return;
     const windowText = `${Math.round(this.dgaHostWindowMs / 60_000)} min`;
     const a = this.hit(
       e,
@@ -473,15 +490,16 @@ export class NetworkDetector implements Detector<NetEvent> {
       host,
       [],
       () =>
-        `${host} resolved ${seen.size} distinct random-looking domains within ${windowText}, the pattern of malware generating names to find its controller or pool proxy; find the process making these DNS queries (it is usually the miner or its dropper).`,
+        `${host} resolved ${seen.dga.size} distinct random-looking domains (of ${seen.names.size} names) within ${windowText}, the pattern of malware generating names to find its controller or pool proxy; find the process making these DNS queries (it is usually the miner or its dropper).`,
     );
     a.evidence['window_s'] = this.dgaHostWindowMs / 1000;
-    a.evidence['peak_distinct_domains'] = Math.max(
-      Number(a.evidence['peak_distinct_domains'] ?? 0),
-      seen.size,
-    );
+    if (seen.dga.size > Number(a.evidence['peak_distinct_domains'] ?? 0)) {
+      a.evidence['peak_distinct_domains'] = seen.dga.size;
+      a.evidence['names_in_window'] = seen.names.size;
+      a.evidence['needed'] = needed;
+    }
     const domains = (a.evidence['domains'] as string[] | undefined) ?? [];
-    for (const b of seen.keys()) {
+    for (const b of seen.dga.keys()) {
       if (domains.length >= 20) break;
       if (!domains.includes(b)) domains.push(b);
     }

@@ -19,7 +19,7 @@ import {
   marginAtFpr,
   trainDgaModel,
 } from '../../src/detect/ml/dga/train.ts';
-import { dgaHostMinimum } from '../../src/detect/network/dga-host.ts';
+import { DEFAULT_DGA_HOST_RULE, dgaHostMinimum } from '../../src/detect/network/dga-host.ts';
 import {
   BENIGN_SOURCES,
   CLAN,
@@ -313,7 +313,7 @@ function hostLevel(
   const out: string[] = [];
   out.push(
     "Host level (same held-out scores, the network analysis's `deminer.network.dga_host` rule): a host is reported when its names scoring >= 0.5 " +
-      'reach the count the rule needs for the number of names it resolved (binomial tail at 1 % per name, alpha 1e-3, at least 5). ' +
+      `reach the count the rule needs for the number of names it resolved (binomial tail at ${pct(DEFAULT_DGA_HOST_RULE.nameFpr)} per name, alpha ${DEFAULT_DGA_HOST_RULE.alpha}, at least ${DEFAULT_DGA_HOST_RULE.floor}). ` +
       `A benign host resolves B names from one held-out benign source (${HOSTS} hosts); an infected host resolves the same plus k names ` +
       `of one family never trained on (${INFECTED_HOSTS} hosts per family; a family with fewer names gives all it has).`,
   );

@@ -7,9 +7,10 @@
  * resolved were benign with a per-name false-positive rate of `nameFpr`
  * (a binomial tail), and never below `floor`.
  *
- * The defaults: 1 % per name (the classifier is centred on 0.3 % for popular
- * names; the long tail of the evaluation's benign sources runs at 0.5–1.5 %),
- * alpha 1e-3, floor 5. Their effect on simulated hosts is in docs/dga.md
+ * The defaults: 1.5 % per name (the classifier is centred on 0.3 % for
+ * popular names; the long-tail benign source of the evaluation, never trained
+ * on, runs at 1.15–1.7 %), alpha 1e-3, floor 5: at most 0.06 % of simulated
+ * benign hosts are reported, whichever way the families are held out. Their effect on simulated hosts is in docs/dga.md
  * ("Host level"), measured by `npm run eval:dga` with this same function.
  */
 export interface DgaHostRule {
@@ -18,7 +19,7 @@ export interface DgaHostRule {
   floor: number;
 }
 
-export const DEFAULT_DGA_HOST_RULE: DgaHostRule = { nameFpr: 0.01, alpha: 1e-3, floor: 5 };
+export const DEFAULT_DGA_HOST_RULE: DgaHostRule = { nameFpr: 0.015, alpha: 1e-3, floor: 5 };
 
 const cache = new Map<string, number>();
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -176,4 +176,25 @@ test('Zeek (TSV and JSON) and Suricata logs from the corpus: read without mining
     if (e.kind === 'dns') events++;
   });
   assert.ok(events > 50, `${events} DNS events from TSV`);
+});
+
+test('Zeek DNS logs (JSON and TSV): NXDOMAIN replies carry rcode 3, as many as the log holds', async (t) => {
+  if (!existsSync(zeekDir)) return t.skip(NO_CORPUS);
+  for (const f of [
+    join(zeekDir, 'test9-mixed-zeek-dir', 'dns.log'),
+    join(zeekDir, 'test10-mixed-zeek-dir', 'dns.log'),
+  ]) {
+    const expected = readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#') && /\bNXDOMAIN\b/.test(l)).length;
+    let nx = 0;
+    await run(f, (e) => {
+      if (e.dns?.rcode === 3) {
+        assert.equal(e.dns.response, true);
+        nx++;
+      }
+    });
+    assert.ok(expected > 0, `${f} holds NXDOMAIN replies`);
+    assert.equal(nx, expected, f);
+  }
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { dnsQuery, ethIpv4Udp, pcapFile, rng } from './pcap-build.ts';
+import { dnsNxdomain, dnsQuery, ethIpv4Udp, pcapFile, rng } from './pcap-build.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const INFECTED = [198, 51, 100, 7];
@@ -58,8 +58,12 @@ test('hunt reports the host walking a DGA list, and only that host', { timeout: 
     packets.push(ethIpv4Udp(INFECTED, RESOLVER, 40000 + id, 53, dnsQuery(name, id++)));
     packets.push(ethIpv4Udp(CLEAN, RESOLVER, 40000 + id, 53, dnsQuery(name, id++)));
   }
-  for (const name of generated(30))
-    packets.push(ethIpv4Udp(INFECTED, RESOLVER, 40000 + id, 53, dnsQuery(name, id++)));
+  // The DGA's names were never registered: every lookup comes back NXDOMAIN.
+  for (const name of generated(30)) {
+    packets.push(ethIpv4Udp(INFECTED, RESOLVER, 40000 + id, 53, dnsQuery(name, id)));
+    packets.push(ethIpv4Udp(RESOLVER, INFECTED, 53, 40000 + id, dnsNxdomain(name, id)));
+    id++;
+  }
   const file = join(dir, 'dga.pcap');
   writeFileSync(file, pcapFile(packets));
 
@@ -89,6 +93,9 @@ test('hunt reports the host walking a DGA list, and only that host', { timeout: 
   assert.equal(hosts[0]!.host.name, INFECTED.join('.'));
   assert.equal(hosts[0]!.severity, 'high');
   assert.ok((hosts[0]!.evidence['peak_distinct_domains'] as number) >= 20);
+  // The NXDOMAIN answers, read from the capture, are counted for the generated domains the host was reported for.
+  const nx = hosts[0]!.evidence['nxdomain_domains'] as number;
+  assert.ok(nx >= 20 && nx <= 30, JSON.stringify(hosts[0]!.evidence));
   const clean = findings.filter((f) => f.host.name === CLEAN.join('.'));
   assert.deepEqual(clean, [], 'the browsing host is not reported');
 });

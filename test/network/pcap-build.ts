@@ -187,3 +187,10 @@ export function dnsAnswer(name: string, addresses: number[][], ttl = 60, id = 0x
   }
   return out;
 }
+
+/** The NXDOMAIN response to `dnsQuery(name, id)`: the question back, no answer, rcode 3. */
+export function dnsNxdomain(name: string, id = 0x1234): Uint8Array {
+  const out = dnsQuery(name, id);
+  new DataView(out.buffer).setUint16(2, 0x8183);
+  return out;
+}

@@ -177,7 +177,12 @@ export class CaptureAnalyzer implements PacketSink {
       transport: 'udp',
       src: m.response ? dst : src,
       dst: m.response ? src : dst,
-      dns: { response: m.response, questions: m.questions, answers: m.answers },
+      dns: {
+        response: m.response,
+        ...(m.response ? { rcode: m.rcode } : {}),
+        questions: m.questions,
+        answers: m.answers,
+      },
     });
   }
 
@@ -342,7 +347,12 @@ export class CaptureAnalyzer implements PacketSink {
               transport: 'tcp',
               src,
               dst,
-              dns: { response: m.response, questions: m.questions, answers: m.answers },
+              dns: {
+                response: m.response,
+                ...(m.response ? { rcode: m.rcode } : {}),
+                questions: m.questions,
+                answers: m.answers,
+              },
             });
           }
           p += 2 + l;

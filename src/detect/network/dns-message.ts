@@ -16,6 +16,31 @@ export interface DnsMessage {
 
 export type DnsResult = DnsMessage | { error: string };
 
+/** DNS response codes by name (RFC 1035 §4.1.1, RFC 2136 §2.2), as Zeek and Suricata print them. */
+const RCODES = new Map(
+  [
+    'NOERROR',
+    'FORMERR',
+    'SERVFAIL',
+    'NXDOMAIN',
+    'NOTIMP',
+    'REFUSED',
+    'YXDOMAIN',
+    'YXRRSET',
+    'NXRRSET',
+    'NOTAUTH',
+    'NOTZONE',
+  ].map((name, code) => [name, code]),
+);
+
+/** The number of a response code name (`NXDOMAIN` → 3); undefined for anything else. */
+export function rcodeOf(name: string | undefined): number | undefined {
+  return name === undefined ? undefined : RCODES.get(name.toUpperCase());
+}
+
+/** RFC 1035 name-error: the name does not exist. */
+export const NXDOMAIN = 3;
+
 const TYPES: Record<number, string> = {
   1: 'A',
   2: 'NS',

@@ -26,6 +26,8 @@ export interface NetEvent {
   opened?: boolean;
   dns?: {
     response: boolean;
+    /** Response code of a response when the source records it (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN…). */
+    rcode?: number;
     questions: { name: string; type: string }[];
     answers: { name: string; type: string; data: string; ttl?: number }[];
   };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../../core/random.ts';
+import { parseEveLine } from '../../sources/suricata/eve-json.ts';
 import { networkLists } from './lists.ts';
 import type { NetEvent } from './net-event.ts';
 import { NetworkDetector } from './network-detector.ts';
@@ -171,3 +172,69 @@ test('few generated names, names spread beyond the window, or a busy host stay b
 function atLeastMedium(s: string): boolean {
   return s === 'medium' || s === 'high' || s === 'critical';
 }
+
+test('NXDOMAIN answers to the generated names are counted in the host finding', () => {
+  const host = '198.51.100.9';
+  let t = Date.UTC(2026, 0, 5, 9);
+  const tick = (ms: number): number => {
+    t += ms;
+    return t;
+  };
+  const events: NetEvent[] = [];
+  generatedNames(12, 23).forEach((name, i) => {
+    events.push(query(host, name, tick(1000), 2 * i + 1));
+    events.push({
+      ...query(host, name, tick(50), 2 * i + 2),
+      dns: { response: true, rcode: 3, questions: [{ name, type: 'A' }], answers: [] },
+    });
+  });
+  // A popular name that answered NOERROR does not count.
+  events.push({
+    ...query(host, 'github.com', tick(50), 99),
+    dns: { response: true, rcode: 0, questions: [{ name: 'github.com', type: 'A' }], answers: [] },
+  });
+  const f = run(events).find((x) => x.rule.id === DGA_HOST);
+  assert.ok(f);
+  assert.equal(f.evidence['nxdomain_domains'], 12);
+});
+
+test('Suricata eve.json DNS answers carry their rcode', () => {
+  const base = {
+    timestamp: '2026-01-05T09:00:00.000000+0000',
+    event_type: 'dns',
+    src_ip: '192.0.2.53',
+    src_port: 53,
+    dest_ip: '198.51.100.9',
+    dest_port: 40000,
+    proto: 'UDP',
+  };
+  const nx = parseEveLine(
+    JSON.stringify({
+      ...base,
+      dns: { version: 2, type: 'answer', rrname: 'qxkzvbwplm.info', rrtype: 'A', rcode: 'NXDOMAIN' },
+    }),
+    'eve.json',
+    1,
+  ) as NetEvent;
+  assert.equal(nx.dns?.rcode, 3);
+  assert.equal(nx.dns?.response, true);
+  // The client is the source, whichever way the answer travelled.
+  assert.equal(nx.src?.ip, '198.51.100.9');
+  const q = parseEveLine(
+    JSON.stringify({
+      ...base,
+      src_port: 40000,
+      dest_port: 53,
+      dns: { type: 'query', rrname: 'example.org', rrtype: 'A' },
+    }),
+    'eve.json',
+    2,
+  ) as NetEvent;
+  assert.equal(q.dns?.rcode, undefined);
+  const odd = parseEveLine(
+    JSON.stringify({ ...base, dns: { type: 'answer', rrname: 'example.org', rcode: '__proto__' } }),
+    'eve.json',
+    3,
+  ) as NetEvent;
+  assert.equal(odd.dns?.rcode, undefined);
+});

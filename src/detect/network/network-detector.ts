@@ -9,6 +9,7 @@ import type { IntelEngine } from '../intel/index.ts';
 import type { PoolHit, PoolVerdict } from '../intel-match/pool-check.ts';
 import { hitEvidence, PoolCheck } from '../intel-match/pool-check.ts';
 import { DEFAULT_DGA_HOST_RULE, type DgaHostRule, dgaHostMinimum } from './dga-host.ts';
+import { NXDOMAIN } from './dns-message.ts';
 import type { NetworkLists } from './lists.ts';
 import { nameRandomness, RANDOM_NAME_THRESHOLD } from './name-randomness.ts';
 import type { NetEndpoint, NetEvent } from './net-event.ts';
@@ -111,6 +112,8 @@ interface Agg {
 interface DnsWindow {
   names: Map<string, number>;
   dga: Map<string, number>;
+  /** Registered domains whose lookups came back NXDOMAIN. */
+  nx: Map<string, number>;
 }
 
 const MAX_FRAMES = 20;
@@ -455,13 +458,13 @@ export class NetworkDetector implements Detector<NetEvent> {
     let seen = this.dnsSeen.get(host);
     if (seen === undefined) {
       if (this.dnsSeen.size >= 50_000) this.dnsSeen.delete(this.dnsSeen.keys().next().value!);
-      seen = { names: new Map(), dga: new Map() };
+      seen = { names: new Map(), dga: new Map(), nx: new Map() };
       this.dnsSeen.set(host, seen);
     }
     seen.names.delete(name);
     seen.names.set(name, tsMs);
     const from = tsMs - this.dgaHostWindowMs;
-    for (const m of [seen.names, seen.dga]) {
+    for (const m of [seen.names, seen.dga, seen.nx]) {
       for (const [k, t] of m) {
         if (t >= from && m.size <= 10_000) break;
         m.delete(k);
@@ -504,6 +507,7 @@ export class NetworkDetector implements Detector<NetEvent> {
       if (!domains.includes(b)) domains.push(b);
     }
     a.evidence['domains'] = domains;
+    this.nxEvidence(a, seen);
   }
 
   private dns(e: NetEvent): void {
@@ -524,6 +528,29 @@ export class NetworkDetector implements Detector<NetEvent> {
     }
     const host = e.src?.ip ?? 'unknown';
     for (const q of d.questions) this.checkName(e, q.name, 'dns', host);
+    if (d.response && d.rcode === NXDOMAIN)
+      for (const q of d.questions) this.noteNxdomain(host, q.name, e.tsMs);
+  }
+
+  /**
+   * Most names a DGA tries were never registered: NXDOMAIN answers to the
+   * DGA-like names of a reported host are counted in its evidence.
+   */
+  private noteNxdomain(host: string, name: string, tsMs: number): void {
+    const seen = this.dnsSeen.get(host);
+    if (seen === undefined) return;
+    const info = parse(name);
+    if (!info.isIcann || !info.domain) return;
+    seen.nx.delete(info.domain);
+    seen.nx.set(info.domain, tsMs);
+    const a = this.aggs.get(`${RULES.dgaHost.id}\0${host}\0`);
+    if (a !== undefined) this.nxEvidence(a, seen);
+  }
+
+  private nxEvidence(a: Agg, seen: DnsWindow): void {
+    let nx = 0;
+    for (const b of seen.dga.keys()) if (seen.nx.has(b)) nx++;
+    a.evidence['nxdomain_domains'] = Math.max(Number(a.evidence['nxdomain_domains'] ?? 0), nx);
   }
 
   /**

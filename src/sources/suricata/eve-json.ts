@@ -1,4 +1,5 @@
 import type { ParseIssue } from '../../core/errors.ts';
+import { rcodeOf } from '../../detect/network/dns-message.ts';
 import type { NetEvent } from '../../detect/network/net-event.ts';
 
 /**
@@ -123,6 +124,7 @@ function dnsEvent(e: NetEvent, d: Rec | undefined): NetEvent | undefined {
   }
   if (questions.length === 0) return undefined;
   const response = kind === 'answer' || answers.length > 0;
+  const rcode = response ? rcodeOf(s(d['rcode'])) : undefined;
   // Answers travel server → client; events name the client as source.
   if (response && e.src && e.dst && e.src.port === 53) {
     const t = e.src;
@@ -130,6 +132,6 @@ function dnsEvent(e: NetEvent, d: Rec | undefined): NetEvent | undefined {
     e.dst = t;
   }
   e.kind = 'dns';
-  e.dns = { response, questions, answers };
+  e.dns = { response, ...(rcode !== undefined ? { rcode } : {}), questions, answers };
   return e;
 }

@@ -1,4 +1,5 @@
 import type { ParseIssue } from '../../core/errors.ts';
+import { rcodeOf } from '../../detect/network/dns-message.ts';
 import type { NetEvent } from '../../detect/network/net-event.ts';
 
 /**
@@ -167,8 +168,11 @@ function toEvent(kind: ZeekPath, r: Rec, file: string, line: number, setSep: str
         data: a,
       }));
       base.kind = 'dns';
+      // A transaction with a reply carries its rcode (unset, "-", when none came back).
+      const rcode = num(r['rcode']) ?? rcodeOf(s(r['rcode_name']));
       base.dns = {
-        response: answers.length > 0,
+        response: answers.length > 0 || rcode !== undefined,
+        ...(rcode !== undefined ? { rcode } : {}),
         questions: [{ name: q.toLowerCase(), type: s(r['qtype_name']) ?? 'A' }],
         answers,
       };

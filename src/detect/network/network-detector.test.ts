@@ -238,3 +238,24 @@ test('Suricata eve.json DNS answers carry their rcode', () => {
   ) as NetEvent;
   assert.equal(odd.dns?.rcode, undefined);
 });
+
+test('the DNS windows stay bounded: hosts idle behind 100,000 busier ones are forgotten', () => {
+  const host = '198.51.100.30';
+  const names = generatedNames(6, 31);
+  let t = Date.UTC(2026, 0, 5, 9);
+  const tick = (ms: number): number => {
+    t += ms;
+    return t;
+  };
+  const events: NetEvent[] = names.slice(0, 4).map((n, i) => query(host, n, tick(10), i + 1));
+  for (let i = 0; i < 120_000; i++) {
+    events.push(
+      query(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'www.example.com', tick(1), 10 + i),
+    );
+  }
+  events.push(...names.slice(4).map((n, i) => query(host, n, tick(10), 200_000 + i)));
+  // Four names before and two after: six would be reported if the first four were still held.
+  assert.equal(run(events).filter((f) => f.rule.id === DGA_HOST).length, 0);
+  const kept = [...names.map((n, i) => query(host, n, Date.UTC(2026, 0, 5, 9) + i * 10, i + 1))];
+  assert.equal(run(kept).filter((f) => f.rule.id === DGA_HOST).length, 1);
+});

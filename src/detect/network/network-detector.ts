@@ -116,6 +116,11 @@ interface DnsWindow {
   nx: Map<string, number>;
 }
 
+/** Bounds of the per-host DNS windows of the dga_host rule. */
+const MAX_NAMES_PER_HOST = 10_000;
+const MAX_NAMES_HELD = 1_000_000;
+const MAX_DNS_HOSTS = 100_000;
+
 const MAX_FRAMES = 20;
 const INTERNAL_RANGES = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat']);
 const internalCache = new Map<string, boolean>();
@@ -173,6 +178,8 @@ export class NetworkDetector implements Detector<NetEvent> {
   private readonly dgaHostWindowMs: number;
   /** Per host, within the window: every name checked and the DGA-like registered domains (→ last seen, oldest first). */
   private readonly dnsSeen = new Map<string, DnsWindow>();
+  /** Names held in all `dnsSeen` windows together. */
+  private dnsNamesHeld = 0;
   private readonly pools: PoolCheck;
   /** Pool verdict per name (null for none): busy resolvers repeat the same few names. */
   private readonly nameVerdicts = new Map<string, PoolHit | 'allowed' | null>();
@@ -456,19 +463,26 @@ export class NetworkDetector implements Detector<NetEvent> {
   /** Records `name` among the names `host` resolved in the window and expires the old ones. */
   private dnsWindow(host: string, name: string, tsMs: number): DnsWindow {
     let seen = this.dnsSeen.get(host);
-    if (seen === undefined) {
-      if (this.dnsSeen.size >= 50_000) this.dnsSeen.delete(this.dnsSeen.keys().next().value!);
-      seen = { names: new Map(), dga: new Map(), nx: new Map() };
-      this.dnsSeen.set(host, seen);
-    }
-    seen.names.delete(name);
+    if (seen === undefined) seen = { names: new Map(), dga: new Map(), nx: new Map() };
+    // Least recently active hosts first, so that the budget below evicts idle ones.
+    this.dnsSeen.delete(host);
+    this.dnsSeen.set(host, seen);
+    if (!seen.names.delete(name)) this.dnsNamesHeld++;
     seen.names.set(name, tsMs);
     const from = tsMs - this.dgaHostWindowMs;
     for (const m of [seen.names, seen.dga, seen.nx]) {
       for (const [k, t] of m) {
-        if (t >= from && m.size <= 10_000) break;
+        if (t >= from && m.size <= MAX_NAMES_PER_HOST) break;
         m.delete(k);
+        if (m === seen.names) this.dnsNamesHeld--;
       }
+    }
+    // Memory stays bounded whatever the input: past the budget, the least recently active hosts are forgotten.
+    while (this.dnsNamesHeld > MAX_NAMES_HELD || this.dnsSeen.size > MAX_DNS_HOSTS) {
+      const [oldest, w] = this.dnsSeen.entries().next().value!;
+      if (oldest === host) break;
+      this.dnsNamesHeld -= w.names.size;
+      this.dnsSeen.delete(oldest);
     }
     return seen;
   }

@@ -16,7 +16,7 @@ import {
 import { FragmentReassembler } from '../../sources/pcap/ip-fragments.ts';
 import type { Flow, ReassemblyLimits, StreamDir } from '../../sources/pcap/tcp-reassembly.ts';
 import { FlowTable, flowHash } from '../../sources/pcap/tcp-reassembly.ts';
-import { parseDnsMessage } from './dns-message.ts';
+import { type DnsMessage, parseDnsMessage } from './dns-message.ts';
 import type { NetworkLists } from './lists.ts';
 import { parseMiningLine } from './mining-protocol.ts';
 import type { NetEndpoint, NetEvent } from './net-event.ts';
@@ -177,12 +177,7 @@ export class CaptureAnalyzer implements PacketSink {
       transport: 'udp',
       src: m.response ? dst : src,
       dst: m.response ? src : dst,
-      dns: {
-        response: m.response,
-        ...(m.response ? { rcode: m.rcode } : {}),
-        questions: m.questions,
-        answers: m.answers,
-      },
+      dns: dnsOf(m),
     });
   }
 
@@ -347,12 +342,7 @@ export class CaptureAnalyzer implements PacketSink {
               transport: 'tcp',
               src,
               dst,
-              dns: {
-                response: m.response,
-                ...(m.response ? { rcode: m.rcode } : {}),
-                questions: m.questions,
-                answers: m.answers,
-              },
+              dns: dnsOf(m),
             });
           }
           p += 2 + l;
@@ -456,4 +446,14 @@ function latin1(b: Uint8Array, s: number, e: number): string {
   let out = '';
   for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
   return out;
+}
+
+/** The DNS part of an event: the response code only where there was a response. */
+function dnsOf(m: DnsMessage): NonNullable<NetEvent['dns']> {
+  return {
+    response: m.response,
+    ...(m.response ? { rcode: m.rcode } : {}),
+    questions: m.questions,
+    answers: m.answers,
+  };
 }

@@ -114,6 +114,8 @@ interface DnsWindow {
   dga: Map<string, number>;
   /** Registered domains whose lookups came back NXDOMAIN. */
   nx: Map<string, number>;
+  /** Domains in both `dga` and `nx`. */
+  dgaNx: number;
 }
 
 /** Bounds of the per-host DNS windows of the dga_host rule. */
@@ -463,18 +465,23 @@ export class NetworkDetector implements Detector<NetEvent> {
   /** Records `name` among the names `host` resolved in the window and expires the old ones. */
   private dnsWindow(host: string, name: string, tsMs: number): DnsWindow {
     let seen = this.dnsSeen.get(host);
-    if (seen === undefined) seen = { names: new Map(), dga: new Map(), nx: new Map() };
+    if (seen === undefined) seen = { names: new Map(), dga: new Map(), nx: new Map(), dgaNx: 0 };
     // Least recently active hosts first, so that the budget below evicts idle ones.
     this.dnsSeen.delete(host);
     this.dnsSeen.set(host, seen);
     if (!seen.names.delete(name)) this.dnsNamesHeld++;
     seen.names.set(name, tsMs);
     const from = tsMs - this.dgaHostWindowMs;
-    for (const m of [seen.names, seen.dga, seen.nx]) {
+    for (const [m, other] of [
+      [seen.names, undefined],
+      [seen.dga, seen.nx],
+      [seen.nx, seen.dga],
+    ] as const) {
       for (const [k, t] of m) {
         if (t >= from && m.size <= MAX_NAMES_PER_HOST) break;
         m.delete(k);
-        if (m === seen.names) this.dnsNamesHeld--;
+        if (other === undefined) this.dnsNamesHeld--;
+        else if (other.has(k)) seen.dgaNx--;
       }
     }
     // Memory stays bounded whatever the input: past the budget, the least recently active hosts are forgotten.
@@ -494,7 +501,7 @@ export class NetworkDetector implements Detector<NetEvent> {
    */
   private countDgaDomain(e: NetEvent, host: string, base: string, seen: DnsWindow): void {
     if (base === '(no public suffix)') return;
-    seen.dga.delete(base);
+    if (!seen.dga.delete(base) && seen.nx.has(base)) seen.dgaNx++;
     seen.dga.set(base, e.tsMs);
     const needed = dgaHostMinimum(seen.names.size, this.dgaHostRule);
     if (seen.dga.size < needed) return;
@@ -555,16 +562,14 @@ export class NetworkDetector implements Detector<NetEvent> {
     if (seen === undefined) return;
     const info = parse(name);
     if (!info.isIcann || !info.domain) return;
-    seen.nx.delete(info.domain);
+    if (!seen.nx.delete(info.domain) && seen.dga.has(info.domain)) seen.dgaNx++;
     seen.nx.set(info.domain, tsMs);
     const a = this.aggs.get(`${RULES.dgaHost.id}\0${host}\0`);
     if (a !== undefined) this.nxEvidence(a, seen);
   }
 
   private nxEvidence(a: Agg, seen: DnsWindow): void {
-    let nx = 0;
-    for (const b of seen.dga.keys()) if (seen.nx.has(b)) nx++;
-    a.evidence['nxdomain_domains'] = Math.max(Number(a.evidence['nxdomain_domains'] ?? 0), nx);
+    a.evidence['nxdomain_domains'] = Math.max(Number(a.evidence['nxdomain_domains'] ?? 0), seen.dgaNx);
   }
 
   /**

@@ -259,3 +259,21 @@ test('the DNS windows stay bounded: hosts idle behind 100,000 busier ones are fo
   const kept = [...names.map((n, i) => query(host, n, Date.UTC(2026, 0, 5, 9) + i * 10, i + 1))];
   assert.equal(run(kept).filter((f) => f.rule.id === DGA_HOST).length, 1);
 });
+
+test('a resolver asking for more than 10,000 names an hour is not judged by its own count', () => {
+  const resolver = '192.0.2.10';
+  let t = Date.UTC(2026, 0, 5, 9);
+  const tick = (ms: number): number => {
+    t += ms;
+    return t;
+  };
+  const events: NetEvent[] = [];
+  for (let i = 0; i < 10_050; i++) events.push(query(resolver, `host${i}.example.com`, tick(100), i + 1));
+  // 300 generated names among them: far above chance for 10,000 names, but asked on behalf of many clients.
+  for (const [i, n] of generatedNames(300, 41).entries())
+    events.push(query(resolver, n, tick(10), 20_000 + i));
+  const findings = run(events);
+  assert.equal(findings.filter((f) => f.rule.id === DGA_HOST).length, 0);
+  // The names themselves are still leads.
+  assert.ok(findings.filter((f) => f.rule.id === RANDOM_DNS).length > 100);
+});

@@ -116,6 +116,11 @@ interface DnsWindow {
   nx: Map<string, number>;
   /** Domains in both `dga` and `nx`. */
   dgaNx: number;
+  /**
+   * More than MAX_NAMES_PER_HOST names within one window: a resolver or proxy
+   * asking for many clients, where one host's count means nothing; not judged.
+   */
+  busy: boolean;
 }
 
 /** Bounds of the per-host DNS windows of the dga_host rule. */
@@ -465,7 +470,7 @@ export class NetworkDetector implements Detector<NetEvent> {
   /** Records `name` among the names `host` resolved in the window and expires the old ones. */
   private dnsWindow(host: string, name: string, tsMs: number): DnsWindow {
     let seen = this.dnsSeen.get(host);
-    if (seen === undefined) seen = { names: new Map(), dga: new Map(), nx: new Map(), dgaNx: 0 };
+    if (seen === undefined) seen = { names: new Map(), dga: new Map(), nx: new Map(), dgaNx: 0, busy: false };
     // Least recently active hosts first, so that the budget below evicts idle ones.
     this.dnsSeen.delete(host);
     this.dnsSeen.set(host, seen);
@@ -479,6 +484,7 @@ export class NetworkDetector implements Detector<NetEvent> {
     ] as const) {
       for (const [k, t] of m) {
         if (t >= from && m.size <= MAX_NAMES_PER_HOST) break;
+        if (t >= from && other === undefined) seen.busy = true;
         m.delete(k);
         if (other === undefined) this.dnsNamesHeld--;
         else if (other.has(k)) seen.dgaNx--;
@@ -500,7 +506,7 @@ export class NetworkDetector implements Detector<NetEvent> {
    * time is what a DGA looks like from the network.
    */
   private countDgaDomain(e: NetEvent, host: string, base: string, seen: DnsWindow): void {
-    if (base === '(no public suffix)') return;
+    if (base === '(no public suffix)' || seen.busy) return;
     if (!seen.dga.delete(base) && seen.nx.has(base)) seen.dgaNx++;
     seen.dga.set(base, e.tsMs);
     const needed = dgaHostMinimum(seen.names.size, this.dgaHostRule);

@@ -39,7 +39,10 @@ export const CLAN: Record<string, string> = { goz: 'zeus-p2p', murofet: 'zeus-p2
  *   benign domains; fosniw appends a counter to a fixed product-like name);
  * - `short`: labels of 3 to 5 characters (qsnatch).
  */
-export const CONSTRUCTION: Record<string, 'wordlist' | 'mimic' | 'short'> = {
+export const CONSTRUCTIONS = ['character', 'wordlist', 'mimic', 'short'] as const;
+export type Construction = (typeof CONSTRUCTIONS)[number];
+
+export const CONSTRUCTION: Record<string, Exclude<Construction, 'character'>> = {
   matsnu: 'wordlist',
   rovnix: 'wordlist',
   suppobox: 'wordlist',
@@ -50,6 +53,10 @@ export const CONSTRUCTION: Record<string, 'wordlist' | 'mimic' | 'short'> = {
   fosniw: 'mimic',
   qsnatch: 'short',
 };
+
+export function constructionOf(family: string): Construction {
+  return CONSTRUCTION[family] ?? 'character';
+}
 
 /**
  * Benign sources, grouped so that each group can be held out as a whole.

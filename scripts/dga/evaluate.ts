@@ -23,8 +23,9 @@ import { DEFAULT_DGA_HOST_RULE, dgaHostMinimum } from '../../src/detect/network/
 import {
   BENIGN_SOURCES,
   CLAN,
-  CONSTRUCTION,
+  CONSTRUCTIONS,
   CORPUS_DIR,
+  constructionOf,
   corpusAvailable,
   type LabelledName,
   loadCorpus,
@@ -216,26 +217,27 @@ function main(): void {
     '| construction | families | names | AUC | TPR at FPR <= 0.3 % | detected at 0.5 | entropy > 3.8: TPR at FPR <= 0.3 % |',
   );
   out.push('|---|---|---|---|---|---|---|');
-  for (const kind of ['character', 'wordlist', 'mimic', 'short']) {
-    const fams = [...perFamily].filter(([f]) => (CONSTRUCTION[f] ?? 'character') === kind);
-    const xs = fams.flatMap(([, v]) => v.scored);
+  const scoredByKind = new Map(
+    CONSTRUCTIONS.map((kind) => {
+      const fams = [...perFamily].filter(([f]) => constructionOf(f) === kind);
+      return [kind, { families: fams.length, scored: fams.flatMap(([, v]) => v.scored) }];
+    }),
+  );
+  for (const [kind, { families, scored: xs }] of scoredByKind) {
     if (xs.length === 0) continue;
     out.push(
-      `| ${kind} | ${fams.length} | ${xs.length} | ${auc(sc(xs), sc(allBenign)).toFixed(4)} | ${pct(tprAtFpr(sc(xs), sc(allBenign), TARGET_FPR))} | ${pct(rate(sc(xs), (x) => x >= 0.5))} | ${pct(tprAtFpr(en(xs), en(allBenign), TARGET_FPR))} |`,
+      `| ${kind} | ${families} | ${xs.length} | ${auc(sc(xs), sc(allBenign)).toFixed(4)} | ${pct(tprAtFpr(sc(xs), sc(allBenign), TARGET_FPR))} | ${pct(rate(sc(xs), (x) => x >= 0.5))} | ${pct(tprAtFpr(en(xs), en(allBenign), TARGET_FPR))} |`,
     );
   }
   out.push('');
   out.push('TPR at FPR <= 0.3 % when the false-positive rate is counted on one benign source alone:');
   out.push('');
-  out.push(`| benign source | all families | ${['character', 'wordlist', 'mimic', 'short'].join(' | ')} |`);
+  out.push(`| benign source | all families | ${CONSTRUCTIONS.join(' | ')} |`);
   out.push('|---|---|---|---|---|---|');
   for (const [g, bs] of perBenign) {
-    const cells = ['character', 'wordlist', 'mimic', 'short'].map((kind) => {
-      const xs = [...perFamily]
-        .filter(([f]) => (CONSTRUCTION[f] ?? 'character') === kind)
-        .flatMap(([, v]) => v.scored);
-      return pct(tprAtFpr(sc(xs), sc(bs), TARGET_FPR));
-    });
+    const cells = CONSTRUCTIONS.map((kind) =>
+      pct(tprAtFpr(sc(scoredByKind.get(kind)!.scored), sc(bs), TARGET_FPR)),
+    );
     out.push(`| ${g} | ${pct(tprAtFpr(sc(allDga), sc(bs), TARGET_FPR))} | ${cells.join(' | ')} |`);
   }
   out.push('');
@@ -279,7 +281,6 @@ function main(): void {
 const HOST_BENIGN_NAMES = [50, 200, 1000];
 const HOSTS = 20_000;
 const INFECTED_HOSTS = 1000;
-const KINDS = ['character', 'wordlist', 'mimic', 'short'];
 
 /**
  * Host-level view of the same held-out scores, through the network
@@ -299,7 +300,7 @@ function hostLevel(
   const flagsOf = (xs: readonly Scored[]): Uint8Array => Uint8Array.from(xs, (x) => (x.score >= 0.5 ? 1 : 0));
   const benign = [...perBenign.values()].map(flagsOf);
   const families = [...perFamily].map(([f, v]) => ({
-    kind: CONSTRUCTION[f] ?? 'character',
+    kind: constructionOf(f),
     flags: flagsOf(v.scored),
     weight: v.scored.length,
   }));
@@ -319,7 +320,7 @@ function hostLevel(
   );
   out.push('');
   out.push(
-    `| B | count needed | benign hosts reported | k | infected hosts detected, pooled | mean over families | ${KINDS.join(' | ')} |`,
+    `| B | count needed | benign hosts reported | k | infected hosts detected, pooled | mean over families | ${CONSTRUCTIONS.join(' | ')} |`,
   );
   out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const B of HOST_BENIGN_NAMES) {
@@ -336,7 +337,9 @@ function hostLevel(
       const pooled =
         families.reduce((a, fam, i) => a + perFam[i]! * fam.weight, 0) /
         families.reduce((a, fam) => a + fam.weight, 0);
-      const byKind = KINDS.map((kind) => pct(mean(perFam.filter((_, i) => families[i]!.kind === kind))));
+      const byKind = CONSTRUCTIONS.map((kind) =>
+        pct(mean(perFam.filter((_, i) => families[i]!.kind === kind))),
+      );
       out.push(
         `| ${B} | ${needB}–${dgaHostMinimum(B + k)} | ${pct(flagged, 2)} | ${k} | ${pct(pooled)} | ${pct(mean(perFam))} | ${byKind.join(' | ')} |`,
       );

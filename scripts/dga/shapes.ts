@@ -9,7 +9,7 @@
 // used here only: the product does not ship it.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadDynamicDnsSuffixes } from '../../src/detect/ml/dga/index.ts';
-import { CONSTRUCTION, CORPUS_DIR, corpusAvailable, loadCorpus } from './corpus.ts';
+import { CORPUS_DIR, constructionOf, corpusAvailable, loadCorpus } from './corpus.ts';
 
 const SHORT_WORDS = [
   'a',
@@ -76,8 +76,8 @@ function main(): void {
   const rows: [string, string[]][] = [
     ...[...corpus.benign].map(([g, xs]): [string, string[]] => [`benign: ${g}`, xs.map((x) => x.label)]),
     ...[...corpus.families]
-      .filter(([f]) => CONSTRUCTION[f] !== undefined)
-      .map(([f, xs]): [string, string[]] => [`${f} (${CONSTRUCTION[f]})`, xs.map((x) => x.label)]),
+      .filter(([f]) => constructionOf(f) !== 'character')
+      .map(([f, xs]): [string, string[]] => [`${f} (${constructionOf(f)})`, xs.map((x) => x.label)]),
   ];
   const out = [
     `| labels | count | ${SHAPES.map((s) => s.name).join(' | ')} |`,

@@ -1,7 +1,14 @@
 // Bundles the CLI into dist/deminer.mjs so that `deminer` starts in a fraction
-// of the time the TypeScript loader needs. Run by `npm ci`/`npm install`
-// (the `prepare` script); bin/deminer.js falls back to the sources when the
-// bundle is missing or older than them.
+// of the time the TypeScript loader needs, and builds the web console (web/)
+// into dist/web/, which `deminer serve`/`up` serve at /. Run by `npm ci`/
+// `npm install` (the `prepare` script); bin/deminer.js falls back to the
+// sources when the bundle is missing or older than them.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
 let build;
 try {
   ({ build } = await import('esbuild'));
@@ -12,8 +19,12 @@ try {
 }
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/deminer.mjs',
+  // The hunt's worker threads load their own entry, beside the CLI's.
+  entryPoints: { deminer: 'src/cli/main.ts', 'hunt-worker': 'src/pipeline/hunt-worker.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // A native addon (RE2, the linear-time regex engine): loaded from node_modules at run time, not bundled.
+  external: ['re2', 'better-sqlite3', 'pg', 'pg-native'],
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -25,3 +36,50 @@ await build({
     js: "import { createRequire as __deminerRequire } from 'node:module'; const require = __deminerRequire(import.meta.url);",
   },
 });
+
+await buildConsole();
+
+/**
+ * The console: type-checked with its own tsconfig (browser types, JSX; the
+ * root tsconfig leaves web/ out), then bundled by Vite into dist/web/.
+ * Everything it needs is in the bundle: the server's CSP allows nothing from
+ * another origin and no inline script.
+ */
+async function buildConsole() {
+  let vite;
+  let react;
+  try {
+    vite = await import('vite');
+    react = (await import('@vitejs/plugin-react')).default;
+  } catch {
+    process.stderr.write('deminer: vite not installed, skipping the web console (dist/web)\n');
+    return;
+  }
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'web'), '--noEmit'],
+    { stdio: 'inherit' },
+  );
+  if (tsc.status !== 0) {
+    process.stderr.write('deminer: the web console does not type-check (tsc -p web)\n');
+    process.exit(1);
+  }
+  await vite.build({
+    root: join(root, 'web'),
+    base: '/',
+    configFile: false,
+    envDir: false,
+    logLevel: 'warn',
+    clearScreen: false,
+    plugins: [react()],
+    build: {
+      outDir: join(root, 'dist/web'),
+      emptyOutDir: true,
+      target: 'es2022',
+      sourcemap: true,
+      // Small assets become data: URIs (allowed for images by the CSP); no font is fetched from anywhere.
+      assetsInlineLimit: 4096,
+      chunkSizeWarningLimit: 800,
+    },
+  });
+}

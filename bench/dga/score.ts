@@ -6,8 +6,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../../src/core/random.ts';
-import { shannonEntropy } from '../../src/detect/ml/dga/entropy.ts';
-import { shippedScorer } from '../../src/detect/ml/dga/index.ts';
+import { shannonEntropy } from '../../src/ml/dga/entropy.ts';
+import { shippedScorer } from '../../src/ml/dga/index.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpora/dga', import.meta.url));
 const N = Number(process.argv[2] ?? 1_000_000);

@@ -12,17 +12,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseIntelConfig } from '../../src/detect/intel/config.ts';
-import { formatIPv4, maskV4, parseIPv4, parseIPv6 } from '../../src/detect/intel/ip.ts';
-import { buildIntel } from '../../src/detect/intel/load.ts';
-import { parsePlain } from '../../src/detect/intel/parsers/plain.ts';
-import {
-  compiledPath,
-  serializeIndicators,
-  writeFeedState,
-  writeFileAtomic,
-} from '../../src/detect/intel/state.ts';
-import type { Indicator } from '../../src/detect/intel/types.ts';
+import { parseIntelConfig } from '../../src/intel/config.ts';
+import { formatIPv4, maskV4, parseIPv4, parseIPv6 } from '../../src/intel/ip.ts';
+import { buildIntel } from '../../src/intel/load.ts';
+import { parsePlain } from '../../src/intel/parsers/plain.ts';
+import { compiledPath, serializeIndicators, writeFeedState, writeFileAtomic } from '../../src/intel/state.ts';
+import type { Indicator } from '../../src/intel/types.ts';
 
 // Load time and memory are measured in fresh processes, as a CLI or agent starts:
 // a big live heap in this process would slow every collection and blur both figures.

@@ -2,7 +2,7 @@
 // the same facts, on one large capture built by concatenating the corpus's
 // real Ethernet captures. Run: node --import tsx bench/network/pcap-throughput.ts [copies]
 import { spawnSync } from 'node:child_process';
-import { analyzeNetworkFile } from '../../src/detect/network/index.ts';
+import { analyzeNetworkFile } from '../../src/pipeline/network-file.ts';
 import { buildCorpusCapture, fmt, timeTshark } from './corpus-capture.ts';
 
 const copies = Number(process.argv[2] ?? '40');

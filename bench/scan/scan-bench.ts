@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
-import { analyzeHost } from '../../src/detect/analytics/registry.ts';
+import { analyzeHost } from '../../src/detect/host/registry.ts';
 import { collectHostSnapshot, type HashPolicy } from '../../src/sources/procfs/collect.ts';
 
 const arg = (name: string, dflt: number) => {

@@ -2,9 +2,9 @@
 // de-duplicated registrable labels. Only the training and evaluation scripts
 // use this: the product never reads the corpora.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { normalizeName, type SuffixSet } from '../../src/detect/ml/dga/normalize.ts';
+import { normalizeName, type SuffixSet } from '../../src/ml/dga/normalize.ts';
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/corpora/dga', import.meta.url));
 
@@ -148,7 +148,7 @@ export function loadCorpus(dynamicDns: SuffixSet): Corpus {
     const dir = join(bader, family);
     if (!statSync(dir).isDirectory()) continue;
     for (const file of walk(dir)) {
-      const base = file.slice(file.lastIndexOf('/') + 1);
+      const base = basename(file);
       if (!base.endsWith('.txt') || base.startsWith('words')) continue;
       add(family, read(relative(CORPUS_DIR, file)));
     }

@@ -1,6 +1,6 @@
 // Turns labelled names into weighted training examples.
 import { seededRandom, shuffled } from '../../src/core/random.ts';
-import type { TrainingExample } from '../../src/detect/ml/dga/train.ts';
+import type { TrainingExample } from '../../src/ml/dga/train.ts';
 import type { LabelledName } from './corpus.ts';
 
 /** Per-family cap: the big lists (100k names) would otherwise drown the small families. */

@@ -10,16 +10,11 @@
 // production procedure. The entropy > 3.8 baseline runs on the same names.
 
 import { seededRandom, shuffled } from '../../src/core/random.ts';
-import { shannonEntropy } from '../../src/detect/ml/dga/entropy.ts';
-import { loadDynamicDnsSuffixes } from '../../src/detect/ml/dga/index.ts';
-import { margin, sigmoid } from '../../src/detect/ml/dga/model.ts';
-import {
-  centerAt,
-  DEFAULT_TRAIN_OPTIONS,
-  marginAtFpr,
-  trainDgaModel,
-} from '../../src/detect/ml/dga/train.ts';
-import { DEFAULT_DGA_HOST_RULE, dgaHostMinimum } from '../../src/detect/network/dga-host.ts';
+import { DEFAULT_DGA_HOST_RULE, dgaHostMinimum } from '../../src/detect/network/dga-host/minimum.ts';
+import { shannonEntropy } from '../../src/ml/dga/entropy.ts';
+import { loadDynamicDnsSuffixes } from '../../src/ml/dga/index.ts';
+import { margin, sigmoid } from '../../src/ml/dga/model.ts';
+import { centerAt, DEFAULT_TRAIN_OPTIONS, marginAtFpr, trainDgaModel } from '../../src/ml/dga/train.ts';
 import {
   BENIGN_SOURCES,
   CLAN,
@@ -284,7 +279,7 @@ const INFECTED_HOSTS = 1000;
 
 /**
  * Host-level view of the same held-out scores, through the network
- * analysis's own rule (`dgaHostMinimum`, src/detect/network/dga-host.ts): a
+ * analysis's own rule (`dgaHostMinimum`, src/detect/network/dga-host/minimum.ts): a
  * host is reported when the names it resolved in a window that score >= 0.5
  * reach the count that rule needs for that many names. A benign host resolves
  * B names drawn from one held-out benign source; an infected host resolves
@@ -314,7 +309,7 @@ function hostLevel(
   const out: string[] = [];
   out.push(
     "Host level (same held-out scores, the network analysis's `deminer.network.dga_host` rule): a host is reported when its names scoring >= 0.5 " +
-      `reach the count the rule needs for the number of names it resolved (binomial tail at ${pct(DEFAULT_DGA_HOST_RULE.nameFpr)} per name, alpha ${DEFAULT_DGA_HOST_RULE.alpha}, at least ${DEFAULT_DGA_HOST_RULE.floor}). ` +
+      `reach the count the rule needs for the number of names it resolved (binomial tail at ${pct(DEFAULT_DGA_HOST_RULE.nameFpr)} per name, alpha ${DEFAULT_DGA_HOST_RULE.alpha}, at least ${DEFAULT_DGA_HOST_RULE.minimum}). ` +
       `A benign host resolves B names from one held-out benign source (${HOSTS} hosts); an infected host resolves the same plus k names ` +
       `of one family never trained on (${INFECTED_HOSTS} hosts per family; a family with fewer names gives all it has).`,
   );

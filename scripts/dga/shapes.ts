@@ -8,7 +8,7 @@
 // an English word list (default /usr/share/dict/words, Debian `wamerican`),
 // used here only: the product does not ship it.
 import { existsSync, readFileSync } from 'node:fs';
-import { loadDynamicDnsSuffixes } from '../../src/detect/ml/dga/index.ts';
+import { loadDynamicDnsSuffixes } from '../../src/ml/dga/index.ts';
 import { CORPUS_DIR, constructionOf, corpusAvailable, loadCorpus } from './corpus.ts';
 
 const SHORT_WORDS = [

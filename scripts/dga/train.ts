@@ -8,14 +8,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDynamicDnsSuffixes } from '../../src/detect/ml/dga/index.ts';
-import { margin, serializeModel } from '../../src/detect/ml/dga/model.ts';
-import {
-  centerAt,
-  DEFAULT_TRAIN_OPTIONS,
-  marginAtFpr,
-  trainDgaModel,
-} from '../../src/detect/ml/dga/train.ts';
+import { loadDynamicDnsSuffixes } from '../../src/ml/dga/index.ts';
+import { margin, serializeModel } from '../../src/ml/dga/model.ts';
+import { centerAt, DEFAULT_TRAIN_OPTIONS, marginAtFpr, trainDgaModel } from '../../src/ml/dga/train.ts';
 import { CORPUS_DIR, corpusAvailable, loadCorpus } from './corpus.ts';
 import { buildExamples, FAMILY_CAP, splitBenign } from './dataset.ts';
 

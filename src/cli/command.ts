@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DeminerError, UsageError } from '../core/errors.ts';
+import { escapeControls } from '../outputs/safe-text.ts';
 
 /** Exit codes of DESIGN.md §4 (3 is an internal error: a bug to report). */
 export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2, INTERNAL: 3 } as const;
@@ -28,11 +29,14 @@ export function makeRunner(setExit: (code: number) => void): RunAction {
 
 export function reportError(e: unknown): number {
   if (e instanceof DeminerError) {
-    process.stderr.write(`deminer: ${e.code}: ${e.message}\n`);
+    // Messages name files and values the attacker chose: never raw to a terminal.
+    process.stderr.write(`deminer: ${escapeControls(e.code)}: ${escapeControls(e.message)}\n`);
     return e instanceof UsageError || isInputError(e) ? EXIT.USAGE : EXIT.INTERNAL;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stderr.write(`deminer: internal error: ${err.stack ?? err.message}\n`);
+  // A stack keeps its lines; anything else in them is escaped.
+  const text = (err.stack ?? err.message).split('\n').map(escapeControls).join('\n');
+  process.stderr.write(`deminer: internal error: ${text}\n`);
   return EXIT.INTERNAL;
 }
 

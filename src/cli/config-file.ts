@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { casesConfigSchema } from '../cases/config.ts';
 import { durationSchema, loadYamlStrict } from '../core/config.ts';
 import { SEVERITIES } from '../core/severity.ts';
-import { intelConfigSchema } from '../detect/intel/config.ts';
+import { intelConfigSchema } from '../intel/config.ts';
+import { respondConfigSchema } from '../respond/config.ts';
 
 /**
  * The deminer config file: one YAML document, one section per part, every
@@ -18,6 +20,11 @@ import { intelConfigSchema } from '../detect/intel/config.ts';
  *     intel: true
  *   intel:
  *     feeds: [ … ]          # see docs/intel.md
+ *   respond:
+ *     never_isolate: [ … ]  # see docs/respond.md
+ *   cases:
+ *     isolation_sla: 30m    # see docs/incidents.md
+ *     review_sla: 72h
  */
 export const scanConfigSchema = z.strictObject({
   window: durationSchema.optional(),
@@ -31,6 +38,8 @@ export const scanConfigSchema = z.strictObject({
 export const deminerConfigSchema = z.strictObject({
   scan: scanConfigSchema.prefault({}),
   intel: intelConfigSchema.prefault({}),
+  respond: respondConfigSchema.prefault({}),
+  cases: casesConfigSchema.prefault({}),
 });
 
 export type DeminerConfig = z.infer<typeof deminerConfigSchema>;

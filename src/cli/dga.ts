@@ -1,115 +1,117 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import Table from 'cli-table3';
-import pc from 'picocolors';
-import type { ParseIssue } from '../core/errors.ts';
 import { UsageError } from '../core/errors.ts';
-import { type DgaScore, shippedScorer } from '../detect/ml/dga/index.ts';
-import { EXIT, parseChoice, type RegisterCommand } from './command.ts';
+import { canonicalDomain } from '../intel/classify.ts';
+import { type DgaScore, shippedScorer } from '../ml/dga/index.ts';
+import { colours, ProblemPrinter, paint, TextTable } from '../outputs/index.ts';
+import { parseChoice, type RegisterCommand } from './command.ts';
+import { addOutputOptions, exitCodeFor, type OutputCliOptions, withResultOut } from './output-options.ts';
+import { readListLines } from './read-lines.ts';
 
 const FORMATS = ['table', 'jsonl'] as const;
-interface ScoreOptions {
+interface ScoreOptions extends OutputCliOptions {
   file?: string;
-  format: string;
 }
 
 /** Characters that cannot appear in a DNS name as typed or logged (URLs, spaces, quotes). */
 const NOT_A_NAME = /[\s/\\"'<>@?#=,;]/;
 
+/** Names scored for the table are held to print them together; past this many, use jsonl. */
+const MAX_TABLE_ROWS = 100_000;
+
 export const registerDga: RegisterCommand = (program, run) => {
   const dga = program
     .command('dga')
     .description('Score DNS names for domain-generation-algorithm (DGA) likeness.');
-  dga
+  const score = dga
     .command('score')
     .description(
-      'Score names (arguments, or one per line from --file, "-" for stdin). ' +
-        'Exit 1 when any name is DGA-like, 0 when none is, 2 on bad input.',
+      'Score names (arguments, or one per line from --file; "-" as an argument or file is stdin). ' +
+        'Exit 1 when any name is DGA-like, 0 when none is, 2 when an input could not be read in full.',
     )
-    .argument('[domain...]', 'DNS names to score')
-    .option('-f, --file <file>', 'read names from FILE, one per line (# comments and blank lines skipped)')
-    .option('--format <format>', `output format: ${FORMATS.join('|')}`, 'table')
-    .action(run((domains: string[], opts: ScoreOptions) => scoreCommand(domains, opts)));
+    .argument('[domain...]', 'DNS names to score ("-": read them from stdin)')
+    .option('--file <file>', 'read names from FILE, one per line (# comments and blank lines skipped)');
+  addOutputOptions(score, FORMATS, 'table');
+  score.action(run((domains: string[], opts: ScoreOptions) => scoreCommand(domains, opts)));
 };
 
 async function scoreCommand(domains: readonly string[], opts: ScoreOptions): Promise<number> {
   const format = parseChoice(opts.format, FORMATS, '--format');
-  if (domains.length === 0 && opts.file === undefined) {
+  const files: string[] = domains.filter((d) => d === '-');
+  const names = domains.filter((d) => d !== '-');
+  if (opts.file !== undefined) files.push(opts.file);
+  if (files.filter((f) => f === '-').length > 1)
+    throw new UsageError('DGA_STDIN_TWICE', 'stdin ("-") can be read once');
+  if (names.length === 0 && files.length === 0) {
     throw new UsageError('DGA_NO_INPUT', 'give DNS names as arguments or --file FILE (use "-" for stdin)');
   }
-  for (const d of domains) {
+  for (const d of names) {
     if (d.trim().replace(/\.+$/, '').length === 0) {
       throw new UsageError('DGA_EMPTY_NAME', 'an empty domain name was given as an argument');
     }
   }
   const scorer = shippedScorer();
-  const issues: ParseIssue[] = [];
-  const rows: DgaScore[] = [];
-  let flagged = 0;
-  let scored = 0;
-  let pending: string[] = [];
-  const emit = (s: DgaScore): void => {
-    scored++;
-    if (s.dga) flagged++;
-    if (format === 'table') rows.push(s);
-    else {
-      pending.push(JSON.stringify({ domain: s.domain, score: round(s.score), dga: s.dga }));
-      if (pending.length >= 4096) flush();
+  const problems = new ProblemPrinter(process.stderr);
+  return withResultOut(opts, async (out) => {
+    const rows: DgaScore[] = [];
+    let flagged = 0;
+    let scored = 0;
+    let pending: string[] = [];
+    const flush = (): void => {
+      if (pending.length > 0) out.write(`${pending.join('\n')}\n`);
+      pending = [];
+    };
+    const emit = (s: DgaScore): void => {
+      scored++;
+      if (s.dga) flagged++;
+      if (format === 'table') {
+        if (rows.length === MAX_TABLE_ROWS)
+          throw new UsageError(
+            'DGA_TOO_MANY_FOR_TABLE',
+            `more than ${MAX_TABLE_ROWS} names: use --format jsonl, which streams`,
+          );
+        rows.push(s);
+      } else {
+        pending.push(JSON.stringify({ domain: s.domain, score: round(s.score), dga: s.dga }));
+        if (pending.length >= 4096) flush();
+      }
+    };
+    const take = (name: string, location: string): void => {
+      const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
+      if (NOT_A_NAME.test(name)) {
+        problems.add({
+          code: 'DGA_BAD_NAME',
+          message: `not a DNS name: ${JSON.stringify(shown)}; skipped`,
+          location,
+        });
+        return;
+      }
+      const c = canonicalDomain(name);
+      if (!c.ok) {
+        problems.add({ code: 'DGA_BAD_NAME', message: `${c.message}; skipped`, location });
+        return;
+      }
+      emit(scorer.explain(c.value));
+    };
+
+    names.forEach((d, i) => {
+      take(d.trim(), `argument ${i + 1}`);
+    });
+    for (const f of files)
+      for await (const l of readListLines(f, (i) => problems.add(i), { maxLine: 1024 })) {
+        // Lists often carry a second column (rank, family): the name is the first field.
+        const name = l.value.split(/[\t ,]+/, 1)[0]!;
+        if (name.replace(/\.+$/, '').length === 0) continue;
+        take(name, l.location);
+      }
+    flush();
+
+    if (format === 'table') out.write(renderTable(rows, out.color));
+    problems.end();
+    const skipped = problems.count;
+    if (skipped > 0 && !opts.quiet) {
+      process.stderr.write(`deminer: ${scored} names scored, ${skipped} skipped, ${flagged} DGA-like\n`);
     }
-  };
-  const flush = (): void => {
-    if (pending.length > 0) process.stdout.write(`${pending.join('\n')}\n`);
-    pending = [];
-  };
-  const take = (name: string, location: string): void => {
-    if (NOT_A_NAME.test(name)) {
-      issues.push({ code: 'DGA_BAD_NAME', message: `not a DNS name: ${JSON.stringify(name)}`, location });
-      return;
-    }
-    emit(scorer.explain(name));
-  };
-
-  domains.forEach((d, i) => {
-    take(d.trim(), `argument ${i + 1}`);
+    return exitCodeFor(flagged, skipped);
   });
-  if (opts.file !== undefined) await readNames(opts.file, take);
-  flush();
-
-  if (format === 'table') process.stdout.write(renderTable(rows, process.stdout.isTTY === true));
-  for (const issue of issues.slice(0, 20)) {
-    process.stderr.write(`deminer: ${issue.code}: ${issue.location}: ${issue.message}\n`);
-  }
-  if (issues.length > 20) process.stderr.write(`deminer: … ${issues.length - 20} more bad lines skipped\n`);
-  if (issues.length > 0) {
-    process.stderr.write(`deminer: ${scored} names scored, ${issues.length} skipped, ${flagged} DGA-like\n`);
-  }
-  if (scored === 0 && issues.length > 0) return EXIT.USAGE;
-  return flagged > 0 ? EXIT.FINDINGS : EXIT.OK;
-}
-
-async function readNames(file: string, take: (name: string, location: string) => void): Promise<void> {
-  const where = file === '-' ? '<stdin>' : file;
-  const input = file === '-' ? process.stdin : createReadStream(file);
-  const opened = new Promise<void>((resolve, reject) => {
-    if (file === '-') resolve();
-    input.once('error', (e: Error) =>
-      reject(new UsageError('DGA_FILE_UNREADABLE', String(e), { location: where })),
-    );
-    input.once('readable', () => resolve());
-    input.once('end', () => resolve());
-  });
-  await opened;
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const raw of lines) {
-    n++;
-    const line = raw.trim();
-    if (line.length === 0 || line.startsWith('#')) continue;
-    // Lists often carry a second column (rank, family): the name is the first field.
-    const name = line.split(/[\t ,]+/, 1)[0]!;
-    if (name.replace(/\.+$/, '').length === 0) continue;
-    take(name, `${where}:${n}`);
-  }
 }
 
 function round(x: number): number {
@@ -118,14 +120,10 @@ function round(x: number): number {
 
 function renderTable(rows: readonly DgaScore[], color: boolean): string {
   if (rows.length === 0) return 'No names scored.\n';
-  const table = new Table({
-    head: ['Domain', 'Scored label', 'Score', 'DGA'],
-    style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [] },
-  });
+  const table = new TextTable({ head: ['Domain', 'Scored label', 'Score', 'DGA'], color });
   for (const r of rows) {
-    const verdict = r.dga ? 'yes' : 'no';
     const what = r.kind === 'label' ? (r.label ?? '') : `(${r.kind}${r.label ? `: ${r.label}` : ''})`;
-    table.push([r.domain, what, r.score.toFixed(3), color && r.dga ? pc.red(verdict) : verdict]);
+    table.push([r.domain, what, r.score.toFixed(3), r.dga ? paint('yes', colours.red) : 'no']);
   }
   return `${table.toString()}\n`;
 }

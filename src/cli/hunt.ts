@@ -1,80 +1,179 @@
+import { existsSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
-import { compareFindings, dedupeFindings } from '../core/finding.ts';
-import { atLeast, isSeverity, type Severity } from '../core/severity.ts';
-import { loadDefaultIntel } from '../detect/intel/index.ts';
-import { IntelMatchDetector } from '../detect/intel-match/intel-match-detector.ts';
-import { networkLists } from '../detect/network/lists.ts';
-import { buildEngine } from '../detect/sigma/index.ts';
-import { hunt } from '../hunt/hunt.ts';
-import { renderSummary, summarizeByRule } from '../hunt/summary.ts';
+import type { HostNames } from '../core/host-identity.ts';
+import { type LoadedRules, loadSigmaRules } from '../detect/sigma/index.ts';
+import { loadDefaultIntel } from '../intel/index.ts';
+import {
+  escapeControls,
+  FINDING_FORMATS,
+  printProblems,
+  renderSummary,
+  sinkFor,
+  summarizeByRule,
+} from '../outputs/index.ts';
+import { hunt } from '../pipeline/hunt.ts';
+import type { TimeWindow } from '../pipeline/time-window.ts';
+import { loadAssetMap } from '../sources/asset-map/index.ts';
 import type { RegisterCommand } from './command.ts';
-import { EXIT, parseChoice } from './command.ts';
-import { exitCodeFor, renderCsv, renderJsonl, renderTable } from './findings-output.ts';
+import { parseChoice } from './command.ts';
+import {
+  addLevelOptions,
+  addOutputOptions,
+  exitCodeFor,
+  keepLevels,
+  type LevelCliOptions,
+  type OutputCliOptions,
+  parseLevels,
+  strictStop,
+  withResultOut,
+} from './output-options.ts';
+import { addSendOptions, checkSendOptions, type SendCliOptions, sendIfAsked } from './send-options.ts';
 
-const FORMATS = ['table', 'csv', 'jsonl', 'json'] as const;
-/** Problems printed one by one; the rest are counted. */
-const MAX_SHOWN_ISSUES = 20;
-
-interface HuntCliOptions {
+interface HuntCliOptions extends OutputCliOptions, LevelCliOptions, SendCliOptions {
   rules: string[];
   builtin: boolean;
-  format: string;
-  minLevel: string;
+  status?: string;
+  includeEid?: string;
+  excludeEid?: string;
   from?: string;
   to?: string;
   progress: boolean;
   intel: boolean;
+  threads?: string;
+  assets?: string;
 }
 
-function parseTime(v: string | undefined, option: string): number | undefined {
+/** Sigma rule statuses (`--status`). */
+const STATUSES = ['stable', 'test', 'experimental', 'deprecated', 'unsupported'] as const;
+
+export function parseTime(v: string | undefined, option: string): number | undefined {
   if (v === undefined) return undefined;
   const ms = Date.parse(v);
-  if (Number.isNaN(ms))
-    throw new UsageError('BAD_OPTION', `${option} must be a date or ISO-8601 time (got "${v}")`);
+  if (Number.isNaN(ms) || Math.abs(ms) > 8.64e15)
+    throw new UsageError(
+      'BAD_OPTION',
+      `${option} must be a date or ISO-8601 time (got "${escapeControls(v.slice(0, 40))}")`,
+    );
   return ms;
 }
 
+export function parseThreads(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new UsageError(
+      'BAD_OPTION',
+      `--threads must be a whole number from 1 to 256 (got "${escapeControls(v.slice(0, 40))}")`,
+    );
+  return n;
+}
+
+/** `--include-eid 1,4688`: event ids as the records write them (whole numbers, at most 1,000 of them). */
+export function parseEventIds(v: string | undefined, option: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  const ids = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ids.length === 0 || ids.length > 1000 || ids.some((id) => !/^\d{1,10}$/.test(id)))
+    throw new UsageError(
+      'BAD_OPTION',
+      `${option} takes event ids separated by commas, e.g. 1,4688 (got "${escapeControls(v.slice(0, 40))}")`,
+    );
+  return ids.map((id) => String(Number(id)));
+}
+
+/**
+ * The rules of a hunt: each `--rules` path must exist and give at least one
+ * rule (a typo must not quietly leave only the built-in rules running).
+ */
+function loadHuntRules(opts: HuntCliOptions): LoadedRules {
+  const all: LoadedRules = opts.builtin
+    ? loadSigmaRules({ builtin: true })
+    : { rules: [], issues: [], files: 0 };
+  for (const p of opts.rules) {
+    if (!existsSync(p))
+      throw new UsageError('HUNT_RULES_MISSING', 'no such rule file or folder', { location: p });
+    const loaded = loadSigmaRules({ ruleDirs: [p], builtin: false });
+    if (loaded.rules.length === 0) {
+      printProblems(loaded.issues, process.stderr);
+      throw new UsageError(
+        'HUNT_NO_RULES',
+        loaded.files === 0
+          ? 'no rule file (.yml/.yaml) here'
+          : `none of its ${loaded.files} file(s) holds a valid rule`,
+        { location: p },
+      );
+    }
+    all.rules.push(...loaded.rules);
+    all.issues.push(...loaded.issues);
+    all.files += loaded.files;
+  }
+  if (opts.status !== undefined) {
+    const keep = new Set(opts.status.split(',').map((s) => parseChoice(s.trim(), STATUSES, '--status')));
+    all.rules = all.rules.filter((r) => keep.has((r.status ?? 'experimental') as (typeof STATUSES)[number]));
+  }
+  if (all.rules.length === 0 && (opts.rules.length > 0 || !opts.builtin || opts.status !== undefined))
+    throw new UsageError(
+      'HUNT_NO_RULES',
+      'no rule was left to run (check --rules, --no-builtin and --status)',
+      {
+        location: opts.rules.join(' ') || '--no-builtin',
+      },
+    );
+  return all;
+}
+
 export const registerHunt: RegisterCommand = (program: Command, run) => {
-  program
+  const cmd = program
     .command('hunt')
     .description(
-      'Hunt offline over event logs (EVTX, JSON/JSONL exports) with Sigma rules; folders are walked',
+      'Hunt offline over event logs (EVTX, JSON/JSONL exports), captures (pcap, pcapng) and Zeek/Suricata logs; folders are walked',
     )
     .argument('<path...>', 'files or folders; each file is recognised by its content')
-    .option('-r, --rules <dir>', 'also load Sigma rules from this file or folder (repeatable)', collect, [])
+    .option('-R, --rules <path>', 'also load Sigma rules from this file or folder (repeatable)', collect, [])
     .option('--no-builtin', "leave out deminer's own rules")
-    .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'table')
-    .option('-l, --min-level <level>', 'lowest severity that is reported and sets exit code 1', 'low')
-    .option('--from <time>', 'only events at or after this time (ISO-8601)')
+    .option('--status <list>', `only Sigma rules of these statuses, comma-separated: ${STATUSES.join('|')}`)
+    .option('--include-eid <ids>', 'only event-log records with these event ids, comma-separated')
+    .option('--exclude-eid <ids>', 'leave out event-log records with these event ids')
+    .option('--from <time>', 'only events at or after this time (ISO-8601), event logs and network alike')
     .option('--to <time>', 'only events at or before this time (ISO-8601)')
+    .option(
+      '--threads <n>',
+      'event-log files matched in parallel: this thread plus n-1 worker processes (default: one per core)',
+    )
+    .option('--assets <file>', 'asset map ("address,name" per line): names the hosts behind addresses')
     .option('--no-progress', 'no progress bar even on a terminal')
-    .option('--no-intel', 'check pools against the built-in list only, not threat intelligence')
-    .action(
-      run(async (paths: string[], opts: HuntCliOptions) => {
-        const format = parseChoice(opts.format, FORMATS, '--format');
-        if (!isSeverity(opts.minLevel))
-          throw new UsageError(
-            'BAD_OPTION',
-            `--min-level must be low|medium|high|critical (got "${opts.minLevel}")`,
-          );
-        const minLevel: Severity = opts.minLevel;
-        const from = parseTime(opts.from, '--from');
-        const to = parseTime(opts.to, '--to');
-        if (from !== undefined && to !== undefined && from > to)
-          throw new UsageError('BAD_OPTION', '--from is after --to');
+    .option('--no-intel', 'check pools against the built-in list only, not threat intelligence');
+  addOutputOptions(cmd, FINDING_FORMATS, 'table');
+  addLevelOptions(cmd);
+  addSendOptions(cmd);
+  cmd.action(
+    run(async (paths: string[], opts: HuntCliOptions) => {
+      checkSendOptions(opts);
+      const format = parseChoice(opts.format, FINDING_FORMATS, '--format');
+      const levels = parseLevels(opts);
+      const from = parseTime(opts.from, '--from');
+      const to = parseTime(opts.to, '--to');
+      if (from !== undefined && to !== undefined && from > to)
+        throw new UsageError('BAD_OPTION', '--from is after --to');
+      const window: TimeWindow = {};
+      if (from !== undefined) window.from = from;
+      if (to !== undefined) window.to = to;
+      const include = parseEventIds(opts.includeEid, '--include-eid');
+      const exclude = parseEventIds(opts.excludeEid, '--exclude-eid');
+      if (include) window.includeIds = include;
+      if (exclude) window.excludeIds = exclude;
+      const threads = parseThreads(opts.threads);
+      const hostNames: HostNames | undefined = opts.assets ? loadAssetMap(opts.assets) : undefined;
 
-        const build = buildEngine({ ruleDirs: opts.rules, builtin: opts.builtin });
-        const engine = build.engine;
-        if (engine.stats.runnable === 0)
-          throw new UsageError('HUNT_NO_RULES', 'no runnable rule was loaded (check --rules)');
+      const loaded = loadHuntRules(opts);
+      const intel = opts.intel ? loadDefaultIntel() : undefined;
 
-        const intel = opts.intel ? loadDefaultIntel() : undefined;
-        // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
-        const poolCheck = new IntelMatchDetector({ intel, floor: networkLists().poolDomains });
-
-        const tty = process.stderr.isTTY === true && opts.progress;
+      return withResultOut(opts, async (out) => {
+        const tty = process.stderr.isTTY === true && opts.progress && !opts.quiet;
         let bar: SingleBar | undefined;
         if (tty) {
           bar = new SingleBar({
@@ -85,12 +184,16 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
           });
           bar.start(1, 0, { filesDone: 0, files: 0, events: 0 });
         }
+        const strict = strictStop(opts.strict);
         const result = await hunt({
           paths,
-          detectors: [engine, poolCheck],
-          ...(intel ? { intel } : {}),
-          ...(from !== undefined ? { from } : {}),
-          ...(to !== undefined ? { to } : {}),
+          minLevel: levels.min,
+          rules: loaded.rules,
+          intel,
+          ...window,
+          ...(threads !== undefined ? { threads } : {}),
+          ...(hostNames ? { hostNames } : {}),
+          ...strict.options,
           ...(bar
             ? {
                 onProgress: (p) => {
@@ -102,41 +205,39 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
         });
         bar?.stop();
 
-        const problems = [...build.issues, ...result.issues];
-        for (const i of problems.slice(0, MAX_SHOWN_ISSUES))
-          process.stderr.write(`deminer: warning: ${i.code}: ${i.location}: ${i.message}\n`);
-        if (problems.length > MAX_SHOWN_ISSUES)
-          process.stderr.write(`deminer: … and ${problems.length - MAX_SHOWN_ISSUES} more problem(s)\n`);
+        const ruleIssues = [...loaded.issues, ...(result.sigma?.issues ?? [])];
+        printProblems(
+          [...ruleIssues, ...result.issues],
+          process.stderr,
+          ruleIssues.length + result.stats.issues,
+        );
+        strict.check();
         if (result.stats.files === 0)
-          throw new UsageError('HUNT_NO_INPUT', 'no readable event log among the given paths', {
+          throw new UsageError('HUNT_NO_INPUT', 'no readable input among the given paths', {
             location: paths.join(' '),
           });
-
-        const findings = dedupeFindings(result.findings)
-          .filter((f) => atLeast(f.severity, minLevel))
-          .sort(compareFindings);
-        const summary = renderSummary(summarizeByRule(findings), result.stats, findings.length);
-        const rulesLine = `Rules: ${engine.stats.runnable} runnable of ${engine.stats.rules} loaded from ${build.files} file(s)${engine.stats.unmapped ? `, ${engine.stats.unmapped} for log sources without a mapping (not run)` : ''}${build.issues.length ? `, ${build.issues.length} skipped as invalid` : ''}.\n`;
-        if (format === 'table') {
-          process.stdout.write(
-            renderTable(findings, {
-              color: process.stdout.isTTY === true,
-              width: process.stdout.columns ?? 120,
-            }),
-          );
-          process.stdout.write(`\n${summary}${rulesLine}`);
-        } else {
-          if (format === 'jsonl') process.stdout.write(renderJsonl(findings));
-          else if (format === 'csv') process.stdout.write(renderCsv(findings));
-          else
-            process.stdout.write(
-              `${JSON.stringify({ findings, stats: { ...result.stats, rules: engine.stats } }, null, 2)}\n`,
-            );
-          process.stderr.write(`${summary}${rulesLine}`);
+        const sigma = result.sigma?.stats;
+        const findings = keepLevels(result.findings, levels.only);
+        await sendIfAsked(opts, findings);
+        const sink = sinkFor(format, { out, color: out.color, width: out.width });
+        sink.end({
+          findings,
+          issues: result.issues,
+          stats: { ...result.stats, ...(sigma ? { rules: sigma } : {}) },
+        });
+        if (opts.summary !== false) {
+          const summary = renderSummary(summarizeByRule(findings), result.stats, findings.length);
+          const rulesLine = sigma
+            ? `Rules: ${sigma.runnable} runnable of ${sigma.rules} loaded from ${loaded.files} file(s)${sigma.unmapped ? `, ${sigma.unmapped} for log sources without a mapping (not run)` : ''}${ruleIssues.length ? `, ${ruleIssues.length} skipped as invalid` : ''}.\n`
+            : 'Rules: none loaded (network rules and pool checks only).\n';
+          const notes = out.notes(sink.machine);
+          notes.write(`${notes === out ? '\n' : ''}${summary}${rulesLine}`);
         }
-        return exitCodeFor(findings, minLevel) === EXIT.FINDINGS ? EXIT.FINDINGS : EXIT.OK;
-      }),
-    );
+        // Rule files that did not load are the user's own choice, reported above; input problems set the exit code.
+        return exitCodeFor(findings.length, result.stats.issues);
+      });
+    }),
+  );
 };
 
 function collect(v: string, prev: string[]): string[] {

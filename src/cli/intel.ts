@@ -1,21 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import pc from 'picocolors';
 import { UsageError } from '../core/errors.ts';
-import type { IntelConfig } from '../detect/intel/config.ts';
-import { defaultIntelConfig, resolveStateDir } from '../detect/intel/config.ts';
-import type { IntelEngine } from '../detect/intel/engine.ts';
-import { toHosts, toRpz } from '../detect/intel/export/dns-zones.ts';
-import { toNftables } from '../detect/intel/export/nftables.ts';
-import { toStix } from '../detect/intel/export/stix.ts';
-import { toSuricata } from '../detect/intel/export/suricata.ts';
-import { buildIntel } from '../detect/intel/load.ts';
-import { refreshAll } from '../detect/intel/refresh.ts';
-import { writeFileAtomic } from '../detect/intel/state.ts';
-import type { Indicator } from '../detect/intel/types.ts';
+import type { IntelConfig } from '../intel/config.ts';
+import { defaultIntelConfig, resolveStateDir } from '../intel/config.ts';
+import type { IntelEngine } from '../intel/engine.ts';
+import { toHosts, toRpz } from '../intel/export/dns-zones.ts';
+import { toNftables } from '../intel/export/nftables.ts';
+import { toStix } from '../intel/export/stix.ts';
+import { toSuricata } from '../intel/export/suricata.ts';
+import { buildIntel } from '../intel/load.ts';
+import { refreshAll } from '../intel/refresh.ts';
+import type { Indicator } from '../intel/types.ts';
+import { colours, type Painted, ProblemPrinter, paint, TextTable } from '../outputs/index.ts';
 import { EXIT, parseChoice, type RegisterCommand } from './command.ts';
 import { defaultConfigPath, loadDeminerConfig } from './config-file.ts';
-import { newTable } from './table.ts';
+import { withResultOut } from './output-options.ts';
+import { readListLines } from './read-lines.ts';
 
 interface CommonOptions {
   config?: string;
@@ -23,6 +23,9 @@ interface CommonOptions {
 }
 
 /** `--config`, else `$DEMINER_HOME/config.yaml` or `~/.deminer/config.yaml` when present. */
+/** Values one `intel lookup` takes (arguments and --file together). */
+const MAX_LOOKUPS = 1_000_000;
+
 function configFrom(opts: CommonOptions): { config: IntelConfig; file?: string } {
   // The whole file is validated strictly, so a misspelt section is an error here too.
   if (opts.config) return { config: loadDeminerConfig(opts.config).intel, file: opts.config };
@@ -38,7 +41,7 @@ function engineFrom(opts: CommonOptions): IntelEngine {
 
 function common(c: Command): Command {
   return c
-    .option('--config <file>', 'deminer config file with an intel: section')
+    .option('-c, --config <file>', 'deminer config file with an intel: section')
     .option('--state-dir <dir>', 'where feeds are kept (default $DEMINER_HOME/intel or ~/.deminer/intel)');
 }
 
@@ -54,7 +57,7 @@ export const registerIntel: RegisterCommand = (program, run) => {
   common(intel.command('update'))
     .description('fetch the configured feeds (conditional GET; a failed download keeps the last good copy)')
     .option('--force', 'fetch even when a feed is within its interval')
-    .option('--format <format>', 'table|jsonl', 'table')
+    .option('-f, --format <format>', 'table|jsonl', 'table')
     .action(
       run(async (opts: CommonOptions & { force?: boolean; format: string }) => {
         const format = parseChoice(opts.format, LOOKUP_FORMATS, '--format');
@@ -63,21 +66,28 @@ export const registerIntel: RegisterCommand = (program, run) => {
         const outcomes = await refreshAll(config, stateDir, { force: opts.force === true });
         if (format === 'jsonl') for (const o of outcomes) process.stdout.write(`${JSON.stringify(o)}\n`);
         else {
-          const t = newTable({ head: ['feed', 'status', 'indicators', 'issues', 'note'] });
+          const t = new TextTable({ head: ['feed', 'status', 'indicators', 'issues', 'note'], color: tty() });
           for (const o of outcomes)
             t.push([
               o.name,
               colourStatus(o.status),
               o.indicators,
               o.issues,
-              o.warning ?? o.sampleIssues?.[0] ?? '',
+              // Never the feed's own text here: its lines are whatever the feed's author wrote.
+              o.warning ??
+                (o.firstIssue
+                  ? `${o.issues} skipped; first at ${o.firstIssue.location} (${o.firstIssue.code})`
+                  : ''),
             ]);
           process.stdout.write(
             `${outcomes.length === 0 ? 'no feeds configured (intel.feeds)\n' : `${t.toString()}\n`}`,
           );
         }
+        const problems = new ProblemPrinter(process.stderr);
         for (const o of outcomes)
-          if (o.warning) process.stderr.write(`deminer: intel: ${o.name}: ${o.warning}\n`);
+          if (o.warning)
+            problems.add({ code: feedWarningCode(o.status), message: o.warning, location: o.name });
+        problems.end();
         return outcomes.some((o) => o.status === 'failed' || o.status === 'empty') ? EXIT.FINDINGS : EXIT.OK;
       }),
     );
@@ -86,25 +96,40 @@ export const registerIntel: RegisterCommand = (program, run) => {
     .description('is a domain, IP, IP:port or URL listed? (exit 1 when one is)')
     .argument('[values...]', 'values to look up')
     .option('--file <file>', 'read values from a file, one per line ("-" for stdin)')
-    .option('--format <format>', 'table|jsonl', 'table')
+    .option('-f, --format <format>', 'table|jsonl', 'table')
     .action(
       run(async (values: string[], opts: CommonOptions & { file?: string; format: string }) => {
         const format = parseChoice(opts.format, LOOKUP_FORMATS, '--format');
-        const all = [...values];
+        const all = values.map((value, i) => ({ value, location: `argument ${i + 1}` }));
+        const problems = new ProblemPrinter(process.stderr);
+        let invalid = 0;
         if (opts.file) {
-          const text = opts.file === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.file, 'utf8');
-          for (const l of text.split(/\r?\n/)) if (l.trim() && !l.startsWith('#')) all.push(l.trim());
+          for await (const l of readListLines(opts.file, (i) => {
+            invalid++;
+            problems.add(i);
+          })) {
+            if (all.length >= MAX_LOOKUPS)
+              throw new UsageError('INTEL_TOO_MANY_VALUES', `more than ${MAX_LOOKUPS} values in one lookup`, {
+                location: l.location,
+              });
+            all.push(l);
+          }
         }
-        if (all.length === 0) throw new UsageError('NO_VALUES', 'give values to look up, or --file');
+        if (all.length === 0 && invalid === 0)
+          throw new UsageError('NO_VALUES', 'give values to look up, or --file');
         const engine = engineFrom(opts);
         let listed = 0;
-        let invalid = 0;
-        const t = newTable({ head: ['value', 'verdict', 'matches'] });
-        for (const value of all) {
+        const t = new TextTable({ head: ['value', 'verdict', 'matches'], color: tty() });
+        for (const { value, location } of all) {
           const v = engine.lookup(value);
           if (v.kind === undefined) {
             invalid++;
-            process.stderr.write(`deminer: intel: "${value}" is not a domain, IP, IP:port or URL; skipped\n`);
+            problems.add({
+              code: 'INTEL_BAD_VALUE',
+              // The engine's problem names the value (quoted, cut short); the printer escapes it.
+              message: `${v.problem ?? `"${value}" is not a domain, IP, IP:port or URL`}; skipped`,
+              location,
+            });
           }
           if (v.listed) listed++;
           if (format === 'jsonl') {
@@ -117,13 +142,18 @@ export const registerIntel: RegisterCommand = (program, run) => {
             if (v.allowedBy) line.allowedBy = v.allowedBy;
             process.stdout.write(`${JSON.stringify(line)}\n`);
           } else {
-            const verdict = v.listed ? pc.red('listed') : v.allowed ? pc.green('allowed') : 'not listed';
-            const m = [...v.matches, ...(v.allowedBy ?? [])]
-              .map((x) => `${x.indicator} (${x.source}, ${x.confidence}${x.via ? `, via ${x.via}` : ''})`)
-              .join('\n');
+            const verdict = v.listed
+              ? paint('listed', colours.red)
+              : v.allowed
+                ? paint('allowed', colours.green)
+                : 'not listed';
+            const m = [...v.matches, ...(v.allowedBy ?? [])].map(
+              (x) => `${x.indicator} (${x.source}, ${x.confidence}${x.via ? `, via ${x.via}` : ''})`,
+            );
             t.push([value, verdict, m]);
           }
         }
+        problems.end();
         if (format === 'table') process.stdout.write(`${t.toString()}\n`);
         return listed > 0 ? EXIT.FINDINGS : invalid > 0 ? EXIT.USAGE : EXIT.OK;
       }),
@@ -131,7 +161,7 @@ export const registerIntel: RegisterCommand = (program, run) => {
 
   common(intel.command('stats'))
     .description('indicator counts by type and source, and the health of every feed')
-    .option('--format <format>', 'table|json', 'table')
+    .option('-f, --format <format>', 'table|json', 'table')
     .action(
       run((opts: CommonOptions & { format: string }) => {
         const format = parseChoice(opts.format, STATS_FORMATS, '--format');
@@ -142,9 +172,12 @@ export const registerIntel: RegisterCommand = (program, run) => {
         if (format === 'json') {
           process.stdout.write(`${JSON.stringify({ ...s, loadMs }, null, 2)}\n`);
         } else {
-          const types = newTable({ head: ['type', 'indicators'] });
+          const types = new TextTable({ head: ['type', 'indicators'], color: tty() });
           for (const [k, n] of Object.entries(s.byType)) if (n > 0) types.push([k, n]);
-          const feeds = newTable({ head: ['feed', 'status', 'indicators', 'last success', 'warning'] });
+          const feeds = new TextTable({
+            head: ['feed', 'status', 'indicators', 'last success', 'warning'],
+            color: tty(),
+          });
           for (const f of s.feeds)
             feeds.push([f.name, colourStatus(f.status), f.indicators, f.lastSuccess ?? '', f.warning ?? '']);
           process.stdout.write(
@@ -157,10 +190,13 @@ export const registerIntel: RegisterCommand = (program, run) => {
 
   common(intel.command('export'))
     .description('write the listed indicators (allow-listed ones left out) for another tool')
-    .requiredOption('--format <format>', EXPORT_FORMATS.join('|'))
-    .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+    .requiredOption('-f, --format <format>', EXPORT_FORMATS.join('|'))
+    .option(
+      '-o, --output <file>',
+      'write here instead of stdout (replaced when complete; the folder must exist)',
+    )
     .action(
-      run((opts: CommonOptions & { format: string; output?: string }) => {
+      run(async (opts: CommonOptions & { format: string; output?: string }) => {
         const format = parseChoice(opts.format, EXPORT_FORMATS, '--format');
         const engine = engineFrom(opts);
         const live: Indicator[] = [];
@@ -188,15 +224,27 @@ export const registerIntel: RegisterCommand = (program, run) => {
             text = toStix(live);
             break;
         }
-        if (opts.output) writeFileAtomic(opts.output, text);
-        else process.stdout.write(text);
-        return EXIT.OK;
+        return withResultOut(opts, async (out) => {
+          out.write(text);
+          return EXIT.OK;
+        });
       }),
     );
 };
 
-function colourStatus(s: string): string {
-  if (s === 'failed' || s === 'empty' || s === 'never-fetched') return pc.red(s);
-  if (s === 'stale') return pc.yellow(s);
-  return pc.green(s);
+function colourStatus(s: string): Painted {
+  if (s === 'failed' || s === 'empty' || s === 'never-fetched') return paint(s, colours.red);
+  if (s === 'stale') return paint(s, colours.yellow);
+  return paint(s, colours.green);
+}
+
+/** Tables are coloured on a terminal only. */
+function tty(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+function feedWarningCode(status: string): string {
+  if (status === 'failed') return 'INTEL_FEED_FAILED';
+  if (status === 'empty') return 'INTEL_FEED_EMPTY';
+  return 'INTEL_FEED_WARNING';
 }

@@ -40,10 +40,6 @@ export interface ParseIssue {
   location: string;
 }
 
-export function isDeminerError(e: unknown): e is DeminerError {
-  return e instanceof DeminerError;
-}
-
 export function describeError(e: unknown): string {
   if (e instanceof DeminerError) return `${e.code}: ${e.message}`;
   if (e instanceof Error) return e.message;

@@ -70,5 +70,26 @@ test('usage errors exit 2 with a clear message', () => {
   assert.equal(fmt.code, 2);
   const missing = deminer(['dga', 'score', '--file', '/nonexistent/names.txt']);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /DGA_FILE_UNREADABLE/);
+  assert.match(missing.stderr, /LIST_MISSING/);
+});
+
+test('names with control characters are input errors, never echoed raw; problems capped at 20 with a count of the rest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'deminer-dga-'));
+  try {
+    const file = join(dir, 'names.txt');
+    const bad = Array.from({ length: 25 }, (_, i) => `http://x/${i}`);
+    writeFileSync(file, ['evil\x1b[2J.com', 'hide\x1b[8m.example\x07', ...bad, 'google.com'].join('\n'));
+    const r = deminer(['dga', 'score', '--file', file]);
+    assert.equal(r.code, 2, 'skipped lines and nothing DGA-like: exit 2');
+    assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'no raw control character in the table');
+    assert.doesNotMatch(r.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'nor in the problems');
+    assert.ok(r.stdout.includes('google.com'), r.stdout);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('deminer: warning: LIST_BINARY_LINE: ')).length, 2);
+    assert.equal(lines.filter((l) => l.startsWith('deminer: warning: DGA_BAD_NAME: ')).length, 18);
+    assert.ok(lines.includes('deminer: … and 7 more problem(s)'), r.stderr);
+    assert.match(lines.at(-1)!, /^deminer: 1 names scored, 27 skipped, 0 DGA-like$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

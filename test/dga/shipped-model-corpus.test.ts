@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isDga } from '../../src/detect/ml/dga/index.ts';
+import { isDga } from '../../src/ml/dga/index.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpora/dga', import.meta.url));
 const SAMPLE = 2000;

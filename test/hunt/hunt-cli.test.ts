@@ -60,11 +60,20 @@ test('--from/--to, --min-level and exit codes', () => {
   const day1 = deminer(['hunt', fixtures, '--format', 'jsonl', '--to', '2025-03-04T23:59:59Z']);
   assert.equal(day1.code, 1);
   assert.ok(jsonl(day1.out).every((f) => String(f['@timestamp']).startsWith('2025-03-04')));
-  assert.match(day1.err, /outside --from\/--to/);
+  assert.match(day1.err, /left out by --from\/--to/);
   const crit = deminer(['hunt', fixtures, '--format', 'jsonl', '--min-level', 'critical']);
   assert.equal(jsonl(crit.out).length, 1);
   const none = deminer(['hunt', fixtures, '--format', 'csv', '--from', '2030-01-01']);
-  assert.equal(none.code, 0);
+  // Nothing found, but the folder holds lines that cannot be read (a broken JSON line): 2, not a clean 0.
+  assert.equal(none.code, 2);
+  assert.match(none.err, /JSON_NOT_A_DOCUMENT/);
+  const clean = deminer([
+    'hunt',
+    join(root, 'test/fixtures/evtx/security-bloodhound-5145.evtx'),
+    '--from',
+    '2030-01-01',
+  ]);
+  assert.equal(clean.code, 0, clean.err);
   assert.equal(none.out.trim().split('\n').length, 1, 'csv header only');
   const missing = deminer(['hunt', 'no/such/file.evtx']);
   assert.equal(missing.code, 2);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { toSuricata } from '../../src/detect/intel/export/suricata.ts';
-import { parseFeed } from '../../src/detect/intel/parsers/index.ts';
+import { toSuricata } from '../../src/intel/export/suricata.ts';
+import { parseFeed } from '../../src/intel/parsers/index.ts';
 import { BLOCKLISTS, HAVE_CORPORA, SKIP_REASON } from './corpus.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/deminer.js', import.meta.url));
@@ -124,4 +124,20 @@ test('update from corpus feeds, then stats, lookup and every export', (t) => {
   assert.ok(exported.has('1.31.173.33'));
   assert.ok(exported.has('000.0x1f4b0.com'));
   assert.ok(back.indicators.length > 6000);
+});
+
+test('lookup: hostile values are escaped in the table, bad values are problems with their place', () => {
+  const r = deminer('intel', 'lookup', 'x\x1b]0;pwned\x07.example', 'not a value!');
+  assert.equal(r.code, 2, r.err);
+  assert.doesNotMatch(r.out, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'no raw control character in the table');
+  assert.ok(r.out.includes('x\\x1b]0;pwned\\x07.example'), r.out);
+  assert.match(
+    r.err,
+    /^deminer: warning: INTEL_BAD_VALUE: argument 2: "not a value!" has characters no domain name has; skipped$/m,
+  );
+  assert.match(
+    r.err,
+    /^deminer: warning: INTEL_BAD_VALUE: argument 1: .*contains control characters; skipped$/m,
+  );
+  assert.doesNotMatch(r.err, /\x1b/, 'no raw ESC on stderr');
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { IntelEngine } from '../../src/detect/intel/engine.ts';
-import { IndicatorIndex } from '../../src/detect/intel/indicator-index.ts';
-import { detectFormat, parseFeed } from '../../src/detect/intel/parsers/index.ts';
-import { PassiveDns } from '../../src/detect/intel/passive-dns.ts';
-import type { Indicator } from '../../src/detect/intel/types.ts';
+import { IntelEngine } from '../../src/intel/engine.ts';
+import { IndicatorIndex } from '../../src/intel/indicator-index.ts';
+import { detectFormat, parseFeed } from '../../src/intel/parsers/index.ts';
+import { PassiveDns } from '../../src/intel/passive-dns.ts';
+import type { Indicator } from '../../src/intel/types.ts';
 import { BLOCKLISTS, CORPORA, fixture, HAVE_CORPORA, SKIP_REASON } from './corpus.ts';
 
 const NOW = Date.parse('2026-01-15T00:00:00Z');

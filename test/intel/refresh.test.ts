@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseIntelConfig } from '../../src/detect/intel/config.ts';
-import { buildIntel } from '../../src/detect/intel/load.ts';
-import { refreshAll } from '../../src/detect/intel/refresh.ts';
-import { readFeedState } from '../../src/detect/intel/state.ts';
+import { parseIntelConfig } from '../../src/intel/config.ts';
+import { buildIntel } from '../../src/intel/load.ts';
+import { refreshAll } from '../../src/intel/refresh.ts';
+import { readFeedState } from '../../src/intel/state.ts';
 
 const GOOD = '# pools\npool.example\n198.51.100.7\n';
 const MAX = 1000;

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CaptureAnalyzer } from '../../src/detect/network/capture-analyzer.ts';
 import { networkLists } from '../../src/detect/network/lists.ts';
 import { NetworkDetector } from '../../src/detect/network/network-detector.ts';
+import { CaptureAnalyzer } from '../../src/sources/pcap/capture-analyzer.ts';
 import { CaptureReader } from '../../src/sources/pcap/capture-reader.ts';
 import { parseEveLine } from '../../src/sources/suricata/eve-json.ts';
 import { ZeekLogParser } from '../../src/sources/zeek/zeek-log.ts';
@@ -42,7 +42,7 @@ test('seeded fuzzing of the capture pipeline: no crash, no hang, issues counted'
       const detector = new NetworkDetector({ lists });
       const analyzer = new CaptureAnalyzer({
         file: name,
-        lists,
+        p2pPorts: lists.p2pPorts,
         emit: (e) => detector.observe(e),
         issue: () => {
           issues++;

@@ -6,9 +6,9 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Finding } from '../../src/core/finding.ts';
-import type { IntelEngine } from '../../src/detect/intel/index.ts';
-import { buildIntel, intelConfigSchema } from '../../src/detect/intel/index.ts';
-import { analyzeNetworkFile } from '../../src/detect/network/index.ts';
+import type { IntelEngine } from '../../src/intel/index.ts';
+import { buildIntel, intelConfigSchema } from '../../src/intel/index.ts';
+import { analyzeNetworkFile } from '../../src/pipeline/network-file.ts';
 import { dnsAnswer, dnsQuery, ethIpv4TcpSyn, ethIpv4Udp, pcapFile } from './pcap-build.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,9 +22,9 @@ const POOL_ADDR = [203, 0, 113, 9];
 
 /**
  * A host resolves pool.minexmr.com (minexmr.com is in the shipped intel feed
- * data/intel/pools.txt and not in the network floor), connects to the answered
+ * data/intel/pools.txt and not in the built-in pool list), connects to the answered
  * address on a port no pool list names, then to 45.32.105.134:3333 (an address
- * the feed lists), and looks up xmr.nanopool.org (in the floor only).
+ * the feed lists), and looks up xmr.nanopool.org (in the built-in pool list only).
  */
 function capture(): string {
   const file = join(dir, 'pool-dns.pcap');
@@ -94,25 +94,25 @@ test('a listed pool name in DNS, its answered address and a listed address are h
   // The pool port finding stays beside it: it says something different (the port), at medium.
   assert.ok(fs.some((f) => f.rule.id === 'deminer.network.pool_port' && f.destination?.port === 3333));
 
-  const floor = fs.find(
+  const builtin = fs.find(
     (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'xmr.nanopool.org',
   );
-  assert.equal((floor?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-network-pools');
-  assert.equal(floor?.evidence['pool_domain'], 'nanopool.org');
+  assert.equal((builtin?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-network-pools');
+  assert.equal(builtin?.evidence['pool_domain'], 'nanopool.org');
 
   // Same input, same fingerprints.
   const again = await findings(engine());
   assert.deepEqual(again.map((f) => f.fingerprint).sort(), fs.map((f) => f.fingerprint).sort());
 });
 
-test('allow-listed names and addresses give no pool finding, the floor included', async () => {
+test('allow-listed names and addresses give no pool finding, the built-in list included', async () => {
   const fs = await findings(engine(['minexmr.com', 'nanopool.org'], ['45.32.105.134']));
   const ids = fs.map((f) => `${f.rule.id} ${f.dns?.question.name ?? f.destination?.ip ?? ''}`);
   assert.ok(!ids.some((i) => i.includes('pool_domain')), ids.join(', '));
   assert.ok(!ids.some((i) => i.includes('pool_address')), ids.join(', '));
 });
 
-test('without intel only the built-in floor is checked', async () => {
+test('without intel only the built-in pool list is checked', async () => {
   const fs = await findings(undefined);
   const ids = fs.map((f) => f.rule.id);
   assert.ok(!ids.includes('deminer.network.pool_address'), ids.join(', '));
@@ -148,6 +148,6 @@ test('deminer sniff -r uses intel by default; --no-intel turns it off', () => {
   assert.ok(!off.some((f) => f.rule.id === 'deminer.network.pool_address'));
   assert.ok(
     off.some((f) => f.dns?.question.name === 'xmr.nanopool.org'),
-    'the floor stays',
+    'the built-in list stays',
   );
 });

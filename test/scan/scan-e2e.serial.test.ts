@@ -98,7 +98,7 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
       pool.logins.some((l) => l.includes('XMRig')),
       'the simulator logged in to the pool',
     );
-    const r = await runDeminer(['scan', '--format', 'json', '--window', '4s', '--root', testRoot]);
+    const r = await runDeminer(['scan', '--format', 'json', '--window', '4s', '--root', testRoot, '--live']);
     assert.equal(r.status, 1, r.stderr);
     const json = parseScan(r);
     const f = json.findings.find((x) => x.process?.pid === sim.pid);
@@ -148,7 +148,7 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
     });
     simPids.push(sim.pid);
     onCleanup(() => sim.child.kill('SIGKILL'));
-    const r = await runDeminer(['scan', '--format', 'jsonl', '--window', '6s', '--root', testRoot]);
+    const r = await runDeminer(['scan', '--format', 'jsonl', '--window', '6s', '--root', testRoot, '--live']);
     assert.equal(r.status, 1, r.stderr);
     const findings = r.stdout
       .trim()
@@ -187,7 +187,16 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
       simPids.push(sim.pid);
       onCleanup(() => sim.child.kill('SIGKILL'));
       assert.equal(nsPool.logins.length, 1);
-      const r = await runDeminer(['scan', '--format', 'json', '--window', '3s', '--root', testRoot]);
+      const r = await runDeminer([
+        'scan',
+        '--format',
+        'json',
+        '--window',
+        '3s',
+        '--root',
+        testRoot,
+        '--live',
+      ]);
       assert.equal(r.status, 1, r.stderr);
       const json = parseScan(r);
       assert.ok(json.stats['netns']! >= 2, `sockets read from ${json.stats['netns']} namespaces`);
@@ -217,7 +226,7 @@ describe('deminer scan finds simulated hidden miners', { skip: reason }, () => {
     });
     simPids.push(sim.pid);
     onCleanup(() => sim.child.kill('SIGKILL'));
-    const r = await runDeminer(['scan', '--format', 'json', '--window', '6s', '--root', testRoot]);
+    const r = await runDeminer(['scan', '--format', 'json', '--window', '6s', '--root', testRoot, '--live']);
     const json = parseScan(r);
     const f = json.findings.find((x) => x.process?.pid === sim.pid);
     assert.ok(f, `a finding on pid ${sim.pid}`);

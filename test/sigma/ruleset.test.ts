@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
+import type { Finding } from '../../src/core/finding.ts';
+import { FindingSchema } from '../../src/core/finding.ts';
+import { declarationProblems } from '../../src/detect/catalog.ts';
 import { SigmaEngine } from '../../src/detect/sigma/engine.ts';
 import { BUILTIN_RULES_DIR, loadLogsourceMap, loadRules } from '../../src/detect/sigma/index.ts';
 import { sourcesFor } from '../../src/detect/sigma/logsource-map.ts';
@@ -26,7 +29,7 @@ async function hits(engine: SigmaEngine, file: string): Promise<{ events: number
     assert.equal(item.kind, 'event', `${file}: ${item.kind === 'issue' ? item.issue.message : ''}`);
     if (item.kind !== 'event') continue;
     events++;
-    if (engine.detect(item.event).length > 0) fired++;
+    if (engine.observe(item.event).length > 0) fired++;
   }
   return { events, fired };
 }
@@ -71,4 +74,24 @@ test('every built-in rule is valid, documented, tagged and proven by its samples
     assert.equal(n.fired, 0, `${nomatch}: no sample fires the rule`);
   }
   assert.ok(mining >= 6, 'the mining chain (T1496) is covered');
+});
+
+test('one engine over every built-in rule: each finding on the samples is declared and follows the contract', async () => {
+  const loaded = loadRules([BUILTIN_RULES_DIR]);
+  const engine = new SigmaEngine(loaded.rules, { logsources: loadLogsourceMap() });
+  assert.equal(engine.rules.length, loaded.rules.length, 'every built-in rule is declared once');
+  const findings: Finding[] = [];
+  for (const rule of loaded.rules) {
+    const samples = join(dirname(rule.file), 'samples', basename(rule.file, '.yml'));
+    for (const file of [`${samples}.match.jsonl`, `${samples}.nomatch.jsonl`])
+      for await (const item of readWinlogJson(file))
+        if (item.kind === 'event') findings.push(...engine.observe(item.event));
+  }
+  findings.push(...engine.finalize());
+  assert.ok(findings.length >= loaded.rules.length, `findings: ${findings.length}`);
+  assert.deepEqual(declarationProblems(findings, engine.rules), []);
+  for (const f of findings) {
+    const parsed = FindingSchema.safeParse(f);
+    assert.ok(parsed.success, `${f.rule.name}: ${parsed.error?.message}`);
+  }
 });

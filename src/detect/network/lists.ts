@@ -5,7 +5,7 @@ import { poolPorts } from '../pool-ports.ts';
 /** The shipped network lists (data/network/*.json, each with its provenance). */
 export interface NetworkLists {
   poolPorts: ReadonlySet<number>;
-  /** The built-in floor of pool domains the shipped intel feed lacks (checked after the engine). */
+  /** The built-in list of pool domains the shipped intel feed lacks (checked after the engine). */
   poolDomains: ReadonlySet<string>;
   minerAgents: RegExp;
   p2pPorts: ReadonlyMap<number, string>;

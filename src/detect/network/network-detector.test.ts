@@ -2,28 +2,14 @@
 // directly and scored by the shipped DGA model (no stand-in scorer).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { seededRandom } from '../../core/random.ts';
-import { parseEveLine } from '../../sources/suricata/eve-json.ts';
+import type { Finding } from '../../core/finding.ts';
+import type { NetEvent } from '../../core/net-event.ts';
 import { networkLists } from './lists.ts';
-import type { NetEvent } from './net-event.ts';
+import { answer, connection, dhcp, generatedNames, ptrAnswer, query } from './net-event-fixture.ts';
 import { NetworkDetector } from './network-detector.ts';
 
 const DGA_HOST = 'deminer.network.dga_host';
 const RANDOM_DNS = 'deminer.network.random_dns';
-
-/** Labels the way arithmetic DGAs make them: 10–15 random letters under a cheap TLD. */
-function generatedNames(count: number, seed: number): string[] {
-  const random = seededRandom(seed);
-  const tlds = ['info', 'biz', 'net', 'org', 'com'];
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    let label = '';
-    const n = 10 + Math.floor(random() * 6);
-    for (let j = 0; j < n; j++) label += String.fromCharCode(97 + Math.floor(random() * 26));
-    out.push(`${label}.${tlds[i % tlds.length]}`);
-  }
-  return out;
-}
 
 const POPULAR = [
   'google.com',
@@ -82,22 +68,12 @@ const POPULAR = [
   'ietf.org',
 ];
 
-function query(host: string, name: string, tsMs: number, frame: number): NetEvent {
-  return {
-    kind: 'dns',
-    tsMs,
-    file: 'dns.pcap',
-    frame,
-    transport: 'udp',
-    src: { ip: host, port: 53000 },
-    dst: { ip: '192.0.2.53', port: 53 },
-    dns: { response: false, questions: [{ name, type: 'A' }], answers: [] },
-  };
-}
-
 function run(
   events: NetEvent[],
-  opts: { dgaHostRule?: { floor?: number; nameFpr?: number; alpha?: number }; dgaHostWindowMs?: number } = {},
+  opts: {
+    dgaHostRule?: { minimum?: number; nameFpr?: number; alpha?: number };
+    dgaHostWindowMs?: number;
+  } = {},
 ) {
   const d = new NetworkDetector({ lists: networkLists(), ...opts });
   for (const e of events) d.observe(e);
@@ -147,7 +123,7 @@ test('few generated names, names spread beyond the window, or a busy host stay b
   // The same name asked again does not count twice.
   few.push(query(host, names[0]!, tick(1000), 99));
   assert.equal(run(few).filter((f) => f.rule.id === DGA_HOST).length, 0);
-  assert.equal(run(few, { dgaHostRule: { floor: 4 } }).filter((f) => f.rule.id === DGA_HOST).length, 1);
+  assert.equal(run(few, { dgaHostRule: { minimum: 4 } }).filter((f) => f.rule.id === DGA_HOST).length, 1);
 
   const spread = generatedNames(12, 13).map((n, i) =>
     query(host, n, Date.UTC(2026, 0, 5) + i * 20 * 60_000, i + 1),
@@ -198,47 +174,6 @@ test('NXDOMAIN answers to the generated names are counted in the host finding', 
   assert.equal(f.evidence['nxdomain_domains'], 12);
 });
 
-test('Suricata eve.json DNS answers carry their rcode', () => {
-  const base = {
-    timestamp: '2026-01-05T09:00:00.000000+0000',
-    event_type: 'dns',
-    src_ip: '192.0.2.53',
-    src_port: 53,
-    dest_ip: '198.51.100.9',
-    dest_port: 40000,
-    proto: 'UDP',
-  };
-  const nx = parseEveLine(
-    JSON.stringify({
-      ...base,
-      dns: { version: 2, type: 'answer', rrname: 'qxkzvbwplm.info', rrtype: 'A', rcode: 'NXDOMAIN' },
-    }),
-    'eve.json',
-    1,
-  ) as NetEvent;
-  assert.equal(nx.dns?.rcode, 3);
-  assert.equal(nx.dns?.response, true);
-  // The client is the source, whichever way the answer travelled.
-  assert.equal(nx.src?.ip, '198.51.100.9');
-  const q = parseEveLine(
-    JSON.stringify({
-      ...base,
-      src_port: 40000,
-      dest_port: 53,
-      dns: { type: 'query', rrname: 'example.org', rrtype: 'A' },
-    }),
-    'eve.json',
-    2,
-  ) as NetEvent;
-  assert.equal(q.dns?.rcode, undefined);
-  const odd = parseEveLine(
-    JSON.stringify({ ...base, dns: { type: 'answer', rrname: 'example.org', rcode: '__proto__' } }),
-    'eve.json',
-    3,
-  ) as NetEvent;
-  assert.equal(odd.dns?.rcode, undefined);
-});
-
 test('the DNS windows stay bounded: hosts idle behind 100,000 busier ones are forgotten', () => {
   const host = '198.51.100.30';
   const names = generatedNames(6, 31);
@@ -276,4 +211,105 @@ test('a resolver asking for more than 10,000 names an hour is not judged by its 
   assert.equal(findings.filter((f) => f.rule.id === DGA_HOST).length, 0);
   // The names themselves are still leads.
   assert.ok(findings.filter((f) => f.rule.id === RANDOM_DNS).length > 100);
+});
+
+test('two batches that only together cross the dga_host threshold give exactly one finding', () => {
+  const host = '198.51.100.40';
+  const names = generatedNames(6, 31);
+  const t0 = Date.UTC(2026, 0, 5, 9);
+  const first = names.slice(0, 3).map((n, i) => query(host, n, t0 + i * 60_000, i + 1));
+  const second = names.slice(3).map((n, i) => query(host, n, t0 + 600_000 + i * 60_000, i + 1));
+  assert.equal(run(first).filter((f) => f.rule.id === DGA_HOST).length, 0);
+  assert.equal(run(second).filter((f) => f.rule.id === DGA_HOST).length, 0);
+  // One detector for both, reporting after each batch as a hunt over two files does.
+  const d = new NetworkDetector({ lists: networkLists() });
+  const out: Finding[] = [];
+  for (const e of first) out.push(...d.observe({ ...e, file: 'dns.1.log' }));
+  out.push(...d.drain());
+  for (const e of second) out.push(...d.observe({ ...e, file: 'dns.2.log' }));
+  out.push(...d.finalize());
+  const hosts = out.filter((f) => f.rule.id === DGA_HOST);
+  assert.equal(hosts.length, 1);
+  assert.equal(hosts[0]!.evidence['peak_distinct_domains'], 6);
+});
+
+test('a PTR answer or a DHCP request names the host; the address stays in source.ip', () => {
+  const miner = '10.20.0.5';
+  const laptop = '10.20.0.6';
+  const pool = '203.0.113.60';
+  const t0 = Date.UTC(2026, 0, 5, 9);
+  const mining = (src: string, tsMs: number, frame: number): NetEvent => ({
+    kind: 'mining',
+    tsMs,
+    file: 'cap.pcap',
+    frame,
+    transport: 'tcp',
+    src: { ip: src, port: 40000 },
+    dst: { ip: pool, port: 3333 },
+    mining: { protocol: 'stratum', method: 'mining.subscribe', role: 'client' },
+  });
+  const d = new NetworkDetector({ lists: networkLists() });
+  d.observe(ptrAnswer('10.20.0.53', miner, 'Build-Box.corp.example.', t0, 1));
+  d.observe(mining(miner, t0 + 1000, 2));
+  // The laptop mines before it is named: the name learned later still names it.
+  d.observe(mining(laptop, t0 + 2000, 3));
+  d.observe(dhcp('alice-laptop', laptop, t0 + 3000, 4));
+  // An unnamed host keeps its address.
+  d.observe(mining('10.20.0.7', t0 + 4000, 5));
+  const byIp = new Map(d.finalize().map((f) => [f.source?.ip, f]));
+  assert.equal(byIp.get(miner)?.host.name, 'build-box');
+  assert.equal(byIp.get(laptop)?.host.name, 'alice-laptop');
+  assert.equal(byIp.get('10.20.0.7')?.host.name, '10.20.0.7');
+  assert.equal(d.stats()['host_names'], 2);
+  // A name learned from DHCP outranks a PTR answer; an asset map passed in outranks both.
+  const named = new NetworkDetector({ lists: networkLists() });
+  named.observe(dhcp('alice-laptop', laptop, t0, 1));
+  named.observe(ptrAnswer('10.20.0.53', laptop, 'dyn-10-20-0-6.corp.example', t0 + 1, 2));
+  named.observe(mining(laptop, t0 + 2, 3));
+  assert.equal(named.finalize()[0]?.host.name, 'alice-laptop');
+});
+
+test('400,000 source hosts: every table stays bounded and the evictions are counted', () => {
+  const d = new NetworkDetector({ lists: networkLists(), maxPassiveDns: 1000 });
+  const t0 = Date.UTC(2026, 0, 5, 9);
+  const hosts = 400_000;
+  for (let i = 0; i < hosts; i++) {
+    const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    d.observe(connection(src, `198.51.${(i >> 8) & 255}.${i & 255}`, 443, t0 + i, i + 1));
+  }
+  const s = d.stats();
+  assert.ok(s['connection_rate_sources']! <= 50_000, JSON.stringify(s));
+  assert.equal(s['connection_rate_sources']! + s['connection_rate_sources_evicted']!, hosts);
+  assert.ok(s['pending_findings']! === 0 && s['dns_window_hosts'] === 0);
+  // Passive DNS: the least recently answered addresses go first.
+  for (let i = 0; i < 3000; i++)
+    d.observe(answer('10.0.0.1', 'www.example.com', [`198.18.${i >> 8}.${i & 255}`], t0 + hosts + i, i + 1));
+  assert.equal(d.stats()['passive_dns_entries'], 1000);
+  assert.equal(d.stats()['passive_dns_evicted'], 2000);
+  assert.equal(d.domainOf('198.18.0.0'), undefined);
+  assert.equal(d.domainOf(`198.18.${2999 >> 8}.${2999 & 255}`), 'www.example.com');
+  assert.equal(d.finalize().length, 0);
+});
+
+test('past its limit the pending-finding table forgets reported findings first and loses none', () => {
+  const pool = (i: number) =>
+    connection(`10.30.${i >> 8}.${i & 255}`, '198.51.100.1', 3333, Date.UTC(2026, 0, 5) + i, i + 1);
+  const d = new NetworkDetector({ lists: networkLists(), limits: { pendingFindings: 100 } });
+  const reported: Finding[] = [];
+  for (let i = 0; i < 80; i++) reported.push(...d.observe(pool(i)));
+  reported.push(...d.drain());
+  assert.equal(reported.length, 80);
+  for (let i = 80; i < 150; i++) reported.push(...d.observe(pool(i)));
+  // 150 findings held at most 100: 50 of the 80 already reported made room.
+  assert.equal(d.stats()['pending_findings'], 100);
+  assert.equal(d.stats()['pending_findings_evicted'], 50);
+  // Still known: not reported twice.
+  assert.deepEqual(d.observe(pool(79)), []);
+  // Nothing reported left to forget: the oldest unreported ones are handed out early (by observe), not dropped.
+  for (let i = 150; i < 300; i++) reported.push(...d.observe(pool(i)));
+  assert.ok(d.stats()['findings_handed_out_early']! > 0);
+  reported.push(...d.finalize());
+  const hosts = reported.map((f) => f.source?.ip);
+  assert.equal(new Set(hosts).size, 300);
+  assert.equal(hosts.length, 300);
 });

@@ -1,6 +1,7 @@
 import type { Cond } from './condition.ts';
 import { ConditionError, identifiersOf, parseCondition } from './condition.ts';
 import type { FieldView } from './field-view.ts';
+import { LIMITS } from './limits.ts';
 import type { Atom, CompiledLeaf, CompileOptions, FieldTest } from './modifiers.ts';
 import { compileFieldTest, ModifierError } from './modifiers.ts';
 import type { DetectionRule } from './rule.ts';
@@ -94,6 +95,7 @@ export class CompileError extends Error {
   constructor(
     message: string,
     readonly identifier?: string,
+    readonly code = 'SIGMA_BAD_DETECTION',
   ) {
     super(message);
   }
@@ -145,11 +147,14 @@ export function compileDetection(
   const fields = new Set<string>();
   const conds: Cond[] = [];
   const names = Object.keys(rule.detection);
+  const budgeted: CompileOptions = { ...opts, budget: { chars: LIMITS.patternCharsPerRule } };
   for (const c of rule.conditions) {
     try {
       conds.push(parseCondition(c, names));
     } catch (e) {
       if (e instanceof ConditionError) throw new CompileError(e.message, 'condition');
+      // Below the depth limit the parser cannot overflow; this is the last guard if it ever does.
+      if (e instanceof RangeError) throw new CompileError('condition is too deeply nested', 'condition');
       throw e;
     }
   }
@@ -173,7 +178,7 @@ export function compileDetection(
         rule.detection[name],
         leaves,
         rename,
-        opts,
+        budgeted,
         fields,
         best,
         union,
@@ -183,7 +188,7 @@ export function compileDetection(
       covers.set(name, searched.cover);
     } catch (e) {
       if (e instanceof ModifierError || e instanceof CompileError)
-        throw new CompileError(`${name}: ${e.message}`, name);
+        throw new CompileError(`${name}: ${e.message}`, name, e.code);
       throw e;
     }
   }

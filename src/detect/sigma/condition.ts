@@ -1,3 +1,5 @@
+import { LIMITS } from './limits.ts';
+
 /**
  * Sigma condition expressions: `and`, `or`, `not`, parentheses,
  * `1 of X` / `all of X` / `any of X` with name patterns (`sel*`) and `them`.
@@ -20,7 +22,7 @@ function tokenize(text: string): string[] {
   while (at < end) {
     TOKEN.lastIndex = at;
     const m = TOKEN.exec(text);
-    if (!m) throw new ConditionError(`cannot read condition "${text}"`);
+    if (!m) throw new ConditionError(`cannot read condition "${text.slice(0, 200)}"`);
     out.push(m[1]!);
     at = TOKEN.lastIndex;
   }
@@ -37,12 +39,22 @@ function patternRe(p: string): RegExp {
 }
 
 /** Parses `text` against the detection's identifiers; unknown names are errors. */
-export function parseCondition(text: string, identifiers: readonly string[]): Cond {
-  const toks = tokenize(text);
+export function parseCondition(condition: string, identifiers: readonly string[]): Cond {
+  // Messages quote the condition; a hostile one may be megabytes long.
+  const text = condition.length > 200 ? `${condition.slice(0, 200)}…` : condition;
+  const toks = tokenize(condition);
   let i = 0;
   const peek = (): string | undefined => toks[i];
   const lower = (t: string | undefined): string | undefined => t?.toLowerCase();
   const known = new Set(identifiers);
+  // Parentheses and `not` recurse; an attacker's rule nesting 10,000 deep would overflow the stack.
+  let depth = 0;
+  const deeper = (): void => {
+    if (++depth > LIMITS.conditionDepth)
+      throw new ConditionError(
+        `condition nests parentheses or "not" more than ${LIMITS.conditionDepth} deep`,
+      );
+  };
 
   const parseOr = (): Cond => {
     const args = [parseAnd()];
@@ -63,7 +75,10 @@ export function parseCondition(text: string, identifiers: readonly string[]): Co
   const parseNot = (): Cond => {
     if (lower(peek()) === 'not') {
       i++;
-      return { op: 'not', arg: parseNot() };
+      deeper();
+      const arg = parseNot();
+      depth--;
+      return { op: 'not', arg };
     }
     return parsePrimary();
   };
@@ -71,7 +86,9 @@ export function parseCondition(text: string, identifiers: readonly string[]): Co
     const t = toks[i++];
     if (t === undefined) throw new ConditionError(`condition "${text}" ends too early`);
     if (t === '(') {
+      deeper();
       const inner = parseOr();
+      depth--;
       if (toks[i++] !== ')') throw new ConditionError(`missing ")" in condition "${text}"`);
       return inner;
     }

@@ -5,11 +5,12 @@ import type { Finding } from '../../core/finding.ts';
 import { makeFinding } from '../../core/finding.ts';
 import { fromSigmaLevel } from '../../core/severity.ts';
 import type { FieldView } from './field-view.ts';
+import { LIMITS, SIGMA_MAX_TIMESPAN_MS } from './limits.ts';
 import type { CorrelationRule, CountCondition, DetectionRule } from './rule.ts';
 import { techniquesOf } from './rule.ts';
 import { hostOf, recordIdentity, sigmaRuleEvidence } from './sigma-finding.ts';
 
-const AGG =
+const AGGREGATION_RE =
   /^count\(\s*([\w.]*)\s*\)\s*(?:by\s+([\w.]+(?:\s*,\s*[\w.]+)*))?\s*(>=|<=|>|<|==|=|!=)\s*(\d+)\s*$/i;
 const OPS: Record<string, keyof CountCondition> = {
   '>': 'gt',
@@ -26,7 +27,7 @@ const MAX_RECORDS = 20;
 export function aggregationToCorrelation(
   d: DetectionRule,
 ): { rule: CorrelationRule } | { issue: ParseIssue } {
-  const m = AGG.exec(d.aggregation ?? '');
+  const m = AGGREGATION_RE.exec(d.aggregation ?? '');
   if (!m)
     return {
       issue: {
@@ -38,7 +39,7 @@ export function aggregationToCorrelation(
   let timespanMs = Number.POSITIVE_INFINITY;
   if (d.timeframe) {
     try {
-      timespanMs = parseDuration(d.timeframe);
+      timespanMs = parseDuration(d.timeframe, 'timeframe', { max: SIGMA_MAX_TIMESPAN_MS });
     } catch {
       return {
         issue: {
@@ -77,7 +78,90 @@ interface Active {
   rule: CorrelationRule;
   /** detection rule index → position in rule.rules */
   refs: Map<number, number>;
-  entries: Entry[];
+  /** Matches by group-by values (JSON), at most LIMITS.correlationMatchesPerGroup each. */
+  groups: Map<string, Entry[]>;
+  fields: Map<number, { groupBy: string[]; value: string | undefined }>;
+}
+
+/**
+ * The count a correlation tests over a window of a group's matches (sorted
+ * by time), kept up to date as the window's ends move forward, so that a
+ * group is evaluated in one pass however long the timespan: rebuilding the
+ * window at each start made a 3,650-day timespan quadratic.
+ */
+class WindowCount {
+  readonly #type: CorrelationRule['type'];
+  readonly #refs: number;
+  /** value_count: lower-cased value → matches in the window; temporal: ref → matches. */
+  readonly #counts = new Map<string | number, number>();
+  /** temporal_ordered: the positions of each ref's matches, ascending. */
+  readonly #positions: number[][] = [];
+
+  constructor(type: CorrelationRule['type'], es: readonly Entry[], refs: number) {
+    this.#type = type;
+    this.#refs = refs;
+    if (type === 'temporal_ordered') {
+      for (let r = 0; r < refs; r++) this.#positions.push([]);
+      es.forEach((e, k) => {
+        this.#positions[e.ref]?.push(k);
+      });
+    }
+  }
+
+  #key(e: Entry): string | number | undefined {
+    if (this.#type === 'value_count') {
+      const v = e.value.toLowerCase();
+      return v === '' ? undefined : v;
+    }
+    return this.#type === 'temporal' ? e.ref : undefined;
+  }
+
+  add(e: Entry): void {
+    const k = this.#key(e);
+    if (k !== undefined) this.#counts.set(k, (this.#counts.get(k) ?? 0) + 1);
+  }
+
+  remove(e: Entry): void {
+    const k = this.#key(e);
+    if (k === undefined) return;
+    const n = (this.#counts.get(k) ?? 0) - 1;
+    if (n <= 0) this.#counts.delete(k);
+    else this.#counts.set(k, n);
+  }
+
+  /** The count for the window [i, j]: matches, distinct values, distinct rules, or rules seen in order. */
+  count(i: number, j: number): number {
+    switch (this.#type) {
+      case 'event_count':
+        return j - i + 1;
+      case 'value_count':
+      case 'temporal':
+        return this.#counts.size;
+      case 'temporal_ordered': {
+        // The earliest match of each rule after the previous one's, as a scan of the window would find them.
+        let at = i;
+        let n = 0;
+        for (let r = 0; r < this.#refs; r++) {
+          const k = firstAtLeast(this.#positions[r]!, at);
+          if (k === undefined || k > j) break;
+          n++;
+          at = k + 1;
+        }
+        return n;
+      }
+    }
+  }
+}
+
+function firstAtLeast(sorted: readonly number[], x: number): number | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo];
 }
 
 function satisfied(c: CountCondition, n: number): boolean {
@@ -101,6 +185,7 @@ export class CorrelationState {
   readonly #byRule = new Map<number, Active[]>();
   readonly #generate = new Map<number, boolean>();
   readonly #detections: readonly DetectionRule[];
+  #dropped = 0;
 
   constructor(
     correlations: readonly CorrelationRule[],
@@ -127,7 +212,7 @@ export class CorrelationState {
       c.rules.forEach((r, pos) => {
         refs.set(byRef.get(r)!, pos);
       });
-      const a: Active = { rule: c, refs, entries: [] };
+      const a: Active = { rule: c, refs, groups: new Map(), fields: new Map() };
       this.#active.push(a);
       for (const i of refs.keys()) {
         let list = this.#byRule.get(i);
@@ -141,26 +226,59 @@ export class CorrelationState {
     }
   }
 
+  /** The correlation rules that run (those whose referenced rules were all found). */
+  activeRules(): CorrelationRule[] {
+    return this.#active.map((a) => a.rule);
+  }
+
   /** Detection rule index → whether it still reports its own matches. */
   referenced(): Iterable<[number, boolean]> {
     return this.#generate.entries();
   }
 
+  /** The event fields (aliases resolved) a correlation reads from one rule's matches; worked out once per pair. */
+  #fieldsFor(a: Active, ruleIndex: number): { groupBy: string[]; value: string | undefined } {
+    let f = a.fields.get(ruleIndex);
+    if (!f) {
+      const d = this.#detections[ruleIndex]!;
+      const fieldFor = (name: string): string => {
+        const al = a.rule.aliases[name];
+        return (al?.[d.id] ?? (d.name ? al?.[d.name] : undefined) ?? name).toLowerCase();
+      };
+      f = { groupBy: a.rule.groupBy.map(fieldFor), value: a.rule.field ? fieldFor(a.rule.field) : undefined };
+      a.fields.set(ruleIndex, f);
+    }
+    return f;
+  }
+
+  /** Matches not kept because their group was full (see LIMITS.correlationMatchesPerGroup). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   record(ruleIndex: number, event: EcsEvent, view: FieldView): void {
     const t = Date.parse(event['@timestamp'] ?? '');
     if (Number.isNaN(t)) return;
-    const d = this.#detections[ruleIndex]!;
     for (const a of this.#byRule.get(ruleIndex) ?? []) {
-      const fieldFor = (f: string): string => {
-        const al = a.rule.aliases[f];
-        return (al?.[d.id] ?? (d.name ? al?.[d.name] : undefined) ?? f).toLowerCase();
-      };
-      a.entries.push({
+      const fields = this.#fieldsFor(a, ruleIndex);
+      const group = fields.groupBy.map((g) => view.get(g) ?? '');
+      const key = group.length === 0 ? '' : JSON.stringify(group);
+      let list = a.groups.get(key);
+      if (!list) {
+        list = [];
+        a.groups.set(key, list);
+      }
+      // A bound per group keeps a flood of matches (which the attacker can cause) from exhausting memory.
+      if (list.length >= LIMITS.correlationMatchesPerGroup) {
+        this.#dropped++;
+        continue;
+      }
+      list.push({
         t,
         ref: a.refs.get(ruleIndex)!,
-        group: a.rule.groupBy.map((g) => view.get(fieldFor(g)) ?? ''),
-        value: a.rule.field ? (view.get(fieldFor(a.rule.field)) ?? '') : '',
-        host: hostOf(event, view),
+        group,
+        value: fields.value === undefined ? '' : (view.get(fields.value) ?? ''),
+        host: hostOf(event),
         record: recordIdentity(event),
       });
     }
@@ -169,56 +287,46 @@ export class CorrelationState {
   finalize(): Finding[] {
     const out: Finding[] = [];
     for (const a of this.#active) {
-      const groups = new Map<string, Entry[]>();
-      for (const e of a.entries) {
-        const k = JSON.stringify(e.group);
-        let g = groups.get(k);
-        if (!g) {
-          g = [];
-          groups.set(k, g);
-        }
-        g.push(e);
-      }
-      for (const es of groups.values()) {
+      for (const es of a.groups.values()) {
         es.sort((x, y) => x.t - y.t || x.ref - y.ref);
-        let j = 0;
+        // Each match enters and leaves the window once: linear after the sort.
+        const w = new WindowCount(a.rule.type, es, a.rule.rules.length);
+        let j = -1;
         for (let i = 0; i < es.length; ) {
-          if (j < i) j = i;
-          while (j + 1 < es.length && es[j + 1]!.t - es[i]!.t <= a.rule.timespanMs) j++;
-          const win = es.slice(i, j + 1);
-          const hit = this.#test(a, win);
+          if (j < i) {
+            j = i;
+            w.add(es[i]!);
+          }
+          while (j + 1 < es.length && es[j + 1]!.t - es[i]!.t <= a.rule.timespanMs) w.add(es[++j]!);
+          const hit = this.#test(a.rule, w.count(i, j));
           if (hit !== undefined) {
-            out.push(this.#finding(a, win, hit));
+            out.push(this.#finding(a, es.slice(i, j + 1), hit));
+            for (let k = i; k <= j; k++) w.remove(es[k]!);
             i = j + 1;
-          } else i++;
+          } else {
+            w.remove(es[i]!);
+            i++;
+          }
         }
       }
-      a.entries.length = 0;
+      a.groups.clear();
     }
     return out;
   }
 
   /** The count that satisfied the rule, or undefined. */
-  #test(a: Active, win: Entry[]): number | undefined {
-    const r = a.rule;
+  #test(r: CorrelationRule, n: number): number | undefined {
     switch (r.type) {
       case 'event_count':
-        return satisfied(r.condition, win.length) ? win.length : undefined;
-      case 'value_count': {
-        const n = new Set(win.map((e) => e.value.toLowerCase()).filter((v) => v !== '')).size;
+      case 'value_count':
         return satisfied(r.condition, n) ? n : undefined;
-      }
       case 'temporal': {
-        const n = new Set(win.map((e) => e.ref)).size;
         const ok =
           n === r.rules.length && (Object.keys(r.condition).length === 0 || satisfied(r.condition, n));
         return ok ? n : undefined;
       }
-      case 'temporal_ordered': {
-        let next = 0;
-        for (const e of win) if (e.ref === next) next++;
-        return next === r.rules.length ? next : undefined;
-      }
+      case 'temporal_ordered':
+        return n === r.rules.length ? n : undefined;
     }
   }
 

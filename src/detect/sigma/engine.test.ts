@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SigmaEngine } from './engine.ts';
+import type { Finding } from '../../core/finding.ts';
+import { declarationProblems } from '../catalog.ts';
+import { SigmaCorrelations, SigmaEngine, sigmaRuleDeclaration } from './engine.ts';
 import { parseRuleText } from './load-rules.ts';
 import { loadLogsourceMap } from './logsource-map.ts';
 import type { WinlogEvent } from './winlog-event.ts';
@@ -33,7 +35,7 @@ function engineFor(detection: string, logsource = 'category: process_creation', 
   assert.deepEqual(e.issues, []);
   return e;
 }
-const fires = (e: SigmaEngine, event: WinlogEvent): boolean => e.detect(event).length > 0;
+const fires = (e: SigmaEngine, event: WinlogEvent): boolean => e.observe(event).length > 0;
 
 test('wildcards, escapes and the case-insensitive default', () => {
   const e = engineFor("  sel:\n    Image: 'C:\\Win*\\cmd.ex?'\n    CommandLine: 'a\\*b'\n  condition: sel");
@@ -148,7 +150,7 @@ test('log sources: process_creation runs on Security 4688 with mapped names; unm
     'r.yml',
   );
   const u = new SigmaEngine(rules, { logsources });
-  assert.equal(u.stats.unmapped, 1);
+  assert.equal(u.stats().unmapped, 1);
   assert.ok(!fires(u, ev({ Image: 'x' })));
 });
 
@@ -164,7 +166,7 @@ test('invalid rules are errors with file:line, and the rest still load', () => {
   assert.equal(e.issues.length, 1);
   assert.equal(e.issues[0]!.code, 'SIGMA_BAD_DETECTION');
   assert.match(e.issues[0]!.location, /^multi\.yml:\d+$/);
-  assert.equal(e.stats.runnable, 1);
+  assert.equal(e.stats().runnable, 1);
 });
 
 test('correlations: event_count, value_count, temporal, temporal_ordered and the old count() form', () => {
@@ -188,11 +190,11 @@ test('correlations: event_count, value_count, temporal, temporal_ordered and the
   assert.deepEqual(e.issues, []);
   const t = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
   const out = [
-    ...e.detect(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(0))),
-    ...e.detect(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(5))),
-    ...e.detect(ev({ Image: 'x\\b.exe', User: 'u1' }, {}, t(7))),
-    ...e.detect(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(9))),
-    ...e.detect(ev({ Image: 'x\\a.exe', User: 'u2' }, {}, t(30))),
+    ...e.observe(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(0))),
+    ...e.observe(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(5))),
+    ...e.observe(ev({ Image: 'x\\b.exe', User: 'u1' }, {}, t(7))),
+    ...e.observe(ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(9))),
+    ...e.observe(ev({ Image: 'x\\a.exe', User: 'u2' }, {}, t(30))),
   ];
   assert.deepEqual(out, [], 'correlated rules do not report on their own (generate: false)');
   const fin = e
@@ -206,10 +208,93 @@ test('correlations: event_count, value_count, temporal, temporal_ordered and the
     'o.yml',
   );
   const oe = new SigmaEngine(old.rules, { logsources });
-  oe.detect(ev({ Image: 'a.exe', User: 'u' }, {}, t(0)));
-  oe.detect(ev({ Image: 'a.exe', User: 'u' }, {}, t(10)));
-  oe.detect(ev({ Image: 'a.exe', User: 'v' }, {}, t(10)));
+  oe.observe(ev({ Image: 'a.exe', User: 'u' }, {}, t(0)));
+  oe.observe(ev({ Image: 'a.exe', User: 'u' }, {}, t(10)));
+  oe.observe(ev({ Image: 'a.exe', User: 'v' }, {}, t(10)));
   const f = oe.finalize();
   assert.equal(f.length, 1);
   assert.deepEqual((f[0]!.evidence['correlation'] as { group: unknown }).group, { User: 'u' });
+});
+
+test('declared rules: what can fire, once per id; matching in a worker gives the same findings', () => {
+  const base = (id: string, img: string) =>
+    `title: ${id}\nid: ${id}\nname: ${id}\nlevel: medium\ntags: [attack.t1496]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image|endswith: '${img}'\n  condition: s\n`;
+  const text = [
+    base('a', 'a.exe'),
+    base('b', 'b.exe'),
+    base('unmapped', 'x.exe').replace('process_creation', 'no_such_category'),
+    'title: ec\nid: ec\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 2}\n',
+    "title: old\nid: old\nlevel: critical\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image|endswith: 'c.exe'\n  timeframe: 1m\n  condition: s | count() by User > 1\n",
+  ].join('---\n');
+  const { rules, issues } = parseRuleText(text, 'd.yml');
+  assert.deepEqual(issues, []);
+  const e = new SigmaEngine(rules, { logsources });
+  assert.deepEqual(
+    e.rules.map((r) => [r.id, r.severity.min, r.severity.max]),
+    [
+      ['b', 'medium', 'medium'],
+      ['ec', 'high', 'high'],
+      ['old', 'critical', 'critical'],
+    ],
+    'a (only feeds ec), the unmapped rule and the aggregation itself cannot fire on their own',
+  );
+  assert.deepEqual(e.rules[0]!.techniques, ['T1496']);
+  assert.equal(e.stats().unmapped, 1);
+
+  const t = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
+  const events = [
+    ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(0)),
+    ev({ Image: 'x\\b.exe', User: 'u1' }, {}, t(1)),
+    ev({ Image: 'x\\c.exe', User: 'u1' }, {}, t(2)),
+    ev({ Image: 'x\\a.exe', User: 'u1' }, {}, t(3)),
+    ev({ Image: 'x\\c.exe', User: 'u1' }, {}, t(4)),
+  ];
+  const key = (f: Finding) => `${f.rule.id} ${f.fingerprint}`;
+  const inline = [...events.flatMap((x) => e.observe(x)), ...e.finalize()];
+  const worker = new SigmaEngine(rules, { logsources });
+  const correlations = new SigmaCorrelations(rules);
+  const split = events.flatMap((x) => {
+    const m = worker.observeSplit(x);
+    for (const i of m.correlated) correlations.record(i, x);
+    return m.findings;
+  });
+  split.push(...correlations.finalize());
+  assert.deepEqual(inline.map((f) => f.rule.id).sort(), ['b', 'ec', 'old']);
+  assert.deepEqual(split.map(key).sort(), inline.map(key).sort());
+  assert.deepEqual(declarationProblems(inline, e.rules), []);
+});
+
+test('a rule without a triage note is triaged by its false positives, else its description', () => {
+  const declared = (extra: string) => {
+    const { rules } = parseRuleText(
+      `title: t\nid: r1\nlevel: informational\ndescription: What it means.\n${extra}logsource: {product: windows, category: process_creation}\ndetection:\n  s: {Image: x}\n  condition: s\n`,
+      'r.yml',
+    );
+    return sigmaRuleDeclaration(rules[0]!);
+  };
+  assert.equal(
+    declared('falsepositives: [Admin scripts]\n').triage,
+    'Rule out the known false positives: Admin scripts.',
+  );
+  assert.equal(declared('falsepositives: [Unknown]\n').triage, 'What it means.');
+  assert.equal(declared('triage: Look at the parent.\n').triage, 'Look at the parent.');
+  assert.deepEqual(declared('').severity, { min: 'low', max: 'low' }, 'informational reports as low');
+});
+
+test('re values on RE2 keep the i, m and s sub-modifiers and inline flags; backtracking patterns are refused', () => {
+  const e = engineFor(
+    "  a:\n    CommandLine|re|i: '^XMRIG'\n  b:\n    CommandLine|re|m: '^--donate$'\n  c:\n    CommandLine|re|s: 'a.b'\n  d:\n    CommandLine|re: '(?i)MINERD'\n  condition: 1 of them",
+  );
+  assert.ok(fires(e, ev({ CommandLine: 'xmrig -o x' })), 'i');
+  assert.ok(fires(e, ev({ CommandLine: 'x\n--donate\ny' })), 'm');
+  assert.ok(fires(e, ev({ CommandLine: 'a\nb' })), 's');
+  assert.ok(fires(e, ev({ CommandLine: '/tmp/minerd' })), '(?i)');
+  assert.ok(!fires(e, ev({ CommandLine: 'x --donate y' })));
+  const text =
+    "title: t\nid: r1\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    CommandLine|re: '(a)\\1'\n  condition: sel\n";
+  const bad = new SigmaEngine(parseRuleText(text, 'r.yml').rules, { logsources });
+  assert.deepEqual(
+    bad.issues.map((i) => `${i.code} ${i.location}`),
+    ['SIGMA_UNSUPPORTED_REGEX r.yml:7'],
+  );
 });

@@ -1,7 +1,8 @@
 import type { ParseIssue } from '../../core/errors.ts';
 import type { EcsEvent } from '../../core/event.ts';
 import type { Finding } from '../../core/finding.ts';
-import type { Detector } from '../../core/plugin.ts';
+import { fromSigmaLevel } from '../../core/severity.ts';
+import type { RuleDeclaration, StreamDetector } from '../../core/stages.ts';
 import { AhoCorasick } from './aho-corasick.ts';
 import type { Cover } from './compile.ts';
 import { CompileError, compileDetection, LeafTable } from './compile.ts';
@@ -11,6 +12,7 @@ import type { EventSource, LogsourceMap } from './logsource-map.ts';
 import { sourcesFor } from './logsource-map.ts';
 import type { Atom, CompileOptions } from './modifiers.ts';
 import type { CorrelationRule, DetectionRule, SigmaRule } from './rule.ts';
+import { techniquesOf } from './rule.ts';
 import { findingFor } from './sigma-finding.ts';
 import { channelOf, eventIdOf, fieldViewOf } from './winlog-event.ts';
 
@@ -50,7 +52,8 @@ interface Bucket {
   gen: number;
 }
 
-export interface EngineStats {
+/** A type, not an interface, so that it is the `Record<string, number>` a stream detector's `stats()` returns. */
+export type EngineStats = {
   rules: number;
   detectionRules: number;
   correlationRules: number;
@@ -61,10 +64,66 @@ export interface EngineStats {
   /** Rule/source pairs left out because the source lacks a field the rule reads. */
   skippedForFields: number;
   leafTests: number;
-}
+  /** Correlation matches not kept because their group was full (LIMITS.correlationMatchesPerGroup). */
+  correlationDropped: number;
+};
 
 export interface EngineOptions extends CompileOptions {
   logsources: LogsourceMap;
+}
+
+/** One event's matches in a worker: its findings, and the rules whose matches feed correlations. */
+export interface SplitMatches {
+  findings: Finding[];
+  /** Indexes (into the detection rules) of matched rules that correlations read. */
+  correlated: number[];
+}
+
+/**
+ * The detection rules and the correlations of a rule set, in the order the
+ * engine indexes them (aggregations such as `| count() by X > N` become
+ * correlations on their own rule). Rule indexes are positions in `detections`.
+ */
+export function splitRules(rules: readonly SigmaRule[]): {
+  detections: DetectionRule[];
+  correlations: CorrelationRule[];
+  issues: ParseIssue[];
+} {
+  const detections = rules.filter((r): r is DetectionRule => r.kind === 'detection');
+  const correlations = rules.filter((r): r is CorrelationRule => r.kind === 'correlation');
+  const issues: ParseIssue[] = [];
+  for (const d of detections) {
+    if (!d.aggregation) continue;
+    const c = aggregationToCorrelation(d);
+    if ('issue' in c) issues.push(c.issue);
+    else correlations.push(c.rule);
+  }
+  return { detections, correlations, issues };
+}
+
+/** SigmaHQ's way of saying it knows of no false positive. */
+const NO_FALSE_POSITIVE = /^(?:unknown|unlikely|none|n\/a)\.?$/i;
+
+/**
+ * How a Sigma rule appears in the rule catalog. Its triage note is deminer's
+ * `triage:`, else what can make it fire wrongly, else its description.
+ */
+export function sigmaRuleDeclaration(rule: SigmaRule): RuleDeclaration {
+  const severity = fromSigmaLevel(rule.level);
+  const falsePositives = rule.falsepositives.filter((f) => !NO_FALSE_POSITIVE.test(f.trim()));
+  const triage =
+    rule.triage ??
+    (falsePositives.length > 0
+      ? `Rule out the known false positives: ${falsePositives.join('; ')}.`
+      : (rule.description ?? rule.title));
+  return {
+    id: rule.id,
+    name: rule.title,
+    ruleset: 'sigma',
+    severity: { min: severity, max: severity },
+    techniques: [...new Set(techniquesOf(rule.tags))].sort(),
+    triage,
+  };
 }
 
 export interface RuleMatch {
@@ -79,14 +138,16 @@ export interface RuleMatch {
  * and indexed by channel and event id, so that each event meets only the
  * rules of its log source.
  */
-export class SigmaEngine implements Detector<EcsEvent> {
+export class SigmaEngine implements StreamDetector<EcsEvent> {
   readonly id = 'sigma';
-  readonly description = 'Sigma rules over event-log records';
+  readonly description = 'Sigma rules over event-log records and ECS event documents';
   readonly issues: ParseIssue[] = [];
-  readonly stats: EngineStats;
-  readonly rules: readonly DetectionRule[];
+  /** The rules that can fire: runnable detection rules that report their matches, and correlations. */
+  readonly rules: readonly RuleDeclaration[];
+  readonly detectionRules: readonly DetectionRule[];
   /** Matches per rule id, for the summary. */
   readonly hits = new Map<string, number>();
+  readonly #stats: EngineStats;
 
   readonly #leaves = new LeafTable();
   /** `channel|eventid`, `channel|*` or `*|*` → variants. */
@@ -98,15 +159,10 @@ export class SigmaEngine implements Detector<EcsEvent> {
   readonly #correlated = new Set<number>();
 
   constructor(rules: readonly SigmaRule[], opts: EngineOptions) {
-    const detections = rules.filter((r): r is DetectionRule => r.kind === 'detection');
-    const correlations = rules.filter((r): r is CorrelationRule => r.kind === 'correlation');
-    for (const d of detections) {
-      if (!d.aggregation) continue;
-      const c = aggregationToCorrelation(d);
-      if ('issue' in c) this.issues.push(c.issue);
-      else correlations.push(c.rule);
-    }
-    this.rules = detections;
+    const { detections, correlations, issues } = splitRules(rules);
+    this.issues.push(...issues);
+    this.detectionRules = detections;
+    const runnableIndexes = new Set<number>();
     let runnable = 0;
     let unmapped = 0;
     let skipped = 0;
@@ -129,21 +185,29 @@ export class SigmaEngine implements Detector<EcsEvent> {
         } catch (e) {
           if (!(e instanceof CompileError)) throw e;
           this.issues.push({
-            code: 'SIGMA_BAD_DETECTION',
+            code: e.code,
             message: `${rule.title}: ${e.message}`,
             location: (e.identifier && rule.lines[e.identifier]) || rule.location,
           });
-          return;
+          break;
         }
       }
-      if (compiled > 0) runnable++;
+      // A variant compiled before an error still runs, so the rule counts (and is declared) as runnable.
+      if (compiled > 0) {
+        runnable++;
+        runnableIndexes.add(ruleIndex);
+      }
     });
     this.#correlation = new CorrelationState(correlations, detections, this.issues);
     for (const [i, gen] of this.#correlation.referenced()) {
       this.#correlated.add(i);
       if (!gen) this.#silent.add(i);
     }
-    this.stats = {
+    this.rules = declarationsOf([
+      ...detections.filter((_, i) => runnableIndexes.has(i) && !this.#silent.has(i)),
+      ...this.#correlation.activeRules(),
+    ]);
+    this.#stats = {
       rules: rules.length,
       detectionRules: detections.length,
       correlationRules: correlations.length,
@@ -151,6 +215,7 @@ export class SigmaEngine implements Detector<EcsEvent> {
       unmapped,
       skippedForFields: skipped,
       leafTests: this.#leaves.size,
+      correlationDropped: 0,
     };
   }
 
@@ -345,7 +410,12 @@ export class SigmaEngine implements Detector<EcsEvent> {
     return out;
   }
 
-  detect(event: EcsEvent): Finding[] {
+  /** Compile figures: rules loaded, runnable, left out. */
+  stats(): EngineStats {
+    return { ...this.#stats, correlationDropped: this.#correlation.dropped };
+  }
+
+  observe(event: EcsEvent): Finding[] {
     const matches = this.matchEvent(event);
     if (matches.length === 0) return [];
     const out: Finding[] = [];
@@ -358,9 +428,62 @@ export class SigmaEngine implements Detector<EcsEvent> {
     return out;
   }
 
+  /**
+   * `observe` for a worker: the correlations are kept elsewhere (one
+   * state for the whole input, see `SigmaCorrelations`), so the matches that
+   * feed them are handed back instead of recorded here.
+   */
+  observeSplit(event: EcsEvent): SplitMatches {
+    const out: SplitMatches = { findings: [], correlated: [] };
+    for (const m of this.matchEvent(event)) {
+      const idx = m.ruleIndex;
+      this.hits.set(m.rule.id, (this.hits.get(m.rule.id) ?? 0) + 1);
+      if (this.#correlated.has(idx)) out.correlated.push(idx);
+      if (!this.#silent.has(idx)) out.findings.push(findingFor(m.rule, m.event, m.view));
+    }
+    return out;
+  }
+
   finalize(): Finding[] {
     const out = this.#correlation.finalize();
     for (const f of out) this.hits.set(f.rule.id, (this.hits.get(f.rule.id) ?? 0) + 1);
     return out;
   }
+}
+
+/**
+ * The correlations of a rule set, kept on their own: the one-shot pipeline
+ * matches files in workers (`observeSplit`) and records here, in
+ * input order, the matches that correlations read.
+ */
+export class SigmaCorrelations {
+  readonly issues: ParseIssue[] = [];
+  readonly #state: CorrelationState;
+
+  constructor(rules: readonly SigmaRule[]) {
+    const { detections, correlations, issues } = splitRules(rules);
+    this.issues.push(...issues);
+    this.#state = new CorrelationState(correlations, detections, this.issues);
+  }
+
+  /** A match of detection rule `ruleIndex` (as `observeSplit` reports it) on `event`. */
+  record(ruleIndex: number, event: EcsEvent): void {
+    this.#state.record(ruleIndex, event, fieldViewOf(event));
+  }
+
+  finalize(): Finding[] {
+    return this.#state.finalize();
+  }
+
+  /** Matches not kept because their group was full (LIMITS.correlationMatchesPerGroup). */
+  get dropped(): number {
+    return this.#state.dropped;
+  }
+}
+
+/** One declaration per rule id: an aggregation's correlation carries its own rule's id and metadata. */
+function declarationsOf(rules: readonly SigmaRule[]): RuleDeclaration[] {
+  const byId = new Map<string, RuleDeclaration>();
+  for (const r of rules) if (!byId.has(r.id)) byId.set(r.id, sigmaRuleDeclaration(r));
+  return [...byId.values()];
 }

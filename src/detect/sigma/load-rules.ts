@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { parseDuration, yamlLineOf } from '../../core/config.ts';
 import type { ParseIssue } from '../../core/errors.ts';
+import { checkYamlBounds, DEFAULT_YAML_BOUNDS } from '../../core/yaml-bounds.ts';
+import { LIMITS, SIGMA_MAX_TIMESPAN_MS } from './limits.ts';
 import type { CorrelationRule, CountCondition, DetectionRule, LogSource, SigmaRule } from './rule.ts';
 import { CORRELATION_TYPES } from './rule.ts';
 
@@ -28,7 +30,7 @@ class RuleError extends Error {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function str(o: Record<string, unknown>, key: string, required: boolean): string | undefined {
+function stringField(o: Record<string, unknown>, key: string, required: boolean): string | undefined {
   const v = o[key];
   if (v === undefined || v === null) {
     if (required) throw new RuleError('SIGMA_MISSING_FIELD', `"${key}" is required`, [key]);
@@ -52,14 +54,14 @@ function strList(o: Record<string, unknown>, key: string): string[] {
 }
 
 function common(o: Record<string, unknown>, location: string, file: string) {
-  const title = str(o, 'title', true)!;
-  const id = str(o, 'id', false) ?? str(o, 'name', false) ?? title;
-  const level = str(o, 'level', false);
+  const title = stringField(o, 'title', true)!;
+  const id = stringField(o, 'id', false) ?? stringField(o, 'name', false) ?? title;
+  const level = stringField(o, 'level', false);
   if (level !== undefined && !LEVELS.has(level))
     throw new RuleError('SIGMA_BAD_LEVEL', `level "${level}" is not one of ${[...LEVELS].join(', ')}`, [
       'level',
     ]);
-  const status = str(o, 'status', false);
+  const status = stringField(o, 'status', false);
   if (status !== undefined && !STATUSES.has(status))
     throw new RuleError('SIGMA_BAD_STATUS', `status "${status}" is not one of ${[...STATUSES].join(', ')}`, [
       'status',
@@ -82,7 +84,7 @@ function common(o: Record<string, unknown>, location: string, file: string) {
     ['triage', 'triage'],
   ];
   for (const [k, src] of opt) {
-    const v = str(o, src, false);
+    const v = stringField(o, src, false);
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   }
   return out;
@@ -119,11 +121,21 @@ function detectionRule(
     ]);
   const detection: Record<string, unknown> = {};
   const lineMap: Record<string, string> = {};
+  let values = 0;
   for (const [k, v] of Object.entries(det)) {
     if (k === 'condition' || k === 'timeframe') continue;
+    values += checkValues(v, k);
+    if (values > LIMITS.valuesPerRule)
+      throw new RuleError(
+        'SIGMA_TOO_LARGE',
+        `the detection has more than ${LIMITS.valuesPerRule} values; split the rule`,
+        ['detection', k],
+      );
     detection[k] = v;
     lineMap[k] = lines(['detection', k]);
   }
+  // Condition errors are found when the rule compiles; they point here, not at the rule's first line.
+  lineMap['condition'] = lines(['detection', 'condition']);
   let aggregation: string | undefined;
   const split = conditions.map((c) => {
     const bar = c.indexOf('|');
@@ -143,6 +155,27 @@ function detectionRule(
   const tf = det['timeframe'];
   if (typeof tf === 'string') rule.timeframe = tf;
   return rule;
+}
+
+/** Counts the values under a search identifier, refusing one that is too long. */
+function checkValues(v: unknown, identifier: string): number {
+  let n = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (Array.isArray(x)) stack.push(...x);
+    else if (isRecord(x)) stack.push(...Object.values(x));
+    else {
+      n++;
+      if (typeof x === 'string' && x.length > LIMITS.valueLength)
+        throw new RuleError(
+          'SIGMA_TOO_LARGE',
+          `a value of "${identifier}" has ${x.length} characters, more than ${LIMITS.valueLength}`,
+          ['detection', identifier],
+        );
+    }
+  }
+  return n;
 }
 
 function correlationRule(o: Record<string, unknown>, base: DetectionRule): CorrelationRule {
@@ -166,7 +199,7 @@ function correlationRule(o: Record<string, unknown>, base: DetectionRule): Corre
     throw new RuleError('SIGMA_BAD_CORRELATION', 'correlation.timespan is required', ['correlation']);
   let timespanMs: number;
   try {
-    timespanMs = parseDuration(ts);
+    timespanMs = parseDuration(ts, 'timespan', { max: SIGMA_MAX_TIMESPAN_MS });
   } catch {
     throw new RuleError('SIGMA_BAD_CORRELATION', `timespan "${ts}" is not a duration`, [
       'correlation',
@@ -221,6 +254,7 @@ function correlationRule(o: Record<string, unknown>, base: DetectionRule): Corre
 
 /** Parses one YAML text (possibly several documents) into rules and issues. */
 export function parseRuleText(text: string, file: string): { rules: SigmaRule[]; issues: ParseIssue[] } {
+  if (text.length > LIMITS.ruleFileBytes) return { rules: [], issues: [tooLarge(text.length, file)] };
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
   const rules: SigmaRule[] = [];
@@ -241,7 +275,21 @@ export function parseRuleText(text: string, file: string): { rules: SigmaRule[];
       });
       continue;
     }
-    const o: unknown = doc.toJS();
+    const refusal = checkYamlBounds(doc, {
+      ...DEFAULT_YAML_BOUNDS,
+      aliases: LIMITS.yamlAliases,
+      uniqueKeys: false,
+    });
+    if (refusal) {
+      issues.push({
+        code: 'SIGMA_BAD_YAML',
+        message: refusal.message,
+        location: `${file}:${lc.linePos(refusal.offset).line}`,
+      });
+      continue;
+    }
+    // Bounded above, so yaml's own (quadratic) alias accounting is not needed.
+    const o: unknown = doc.toJS({ maxAliasCount: -1 });
     if (o === null || o === undefined) continue;
     const lines = (p: (string | number)[]): string => `${file}:${yamlLineOf(doc, p, lc) ?? 1}`;
     try {
@@ -258,6 +306,14 @@ export function parseRuleText(text: string, file: string): { rules: SigmaRule[];
     }
   }
   return { rules, issues };
+}
+
+function tooLarge(bytes: number, file: string): ParseIssue {
+  return {
+    code: 'SIGMA_TOO_LARGE',
+    message: `rule file of ${bytes} bytes is over the limit of ${LIMITS.ruleFileBytes}; not loaded`,
+    location: `${file}:1`,
+  };
 }
 
 function walk(path: string, out: string[], issues: ParseIssue[]): void {
@@ -287,6 +343,11 @@ export function loadRules(paths: readonly string[]): LoadedRules {
   for (const f of files) {
     let text: string;
     try {
+      const size = statSync(f).size;
+      if (size > LIMITS.ruleFileBytes) {
+        issues.push(tooLarge(size, f));
+        continue;
+      }
       text = readFileSync(f, 'utf8');
     } catch {
       issues.push({ code: 'SIGMA_UNREADABLE', message: 'cannot read rule file', location: f });

@@ -10,12 +10,25 @@ const sourceSchema = z.strictObject({
   fields: z.record(z.string(), z.string()).optional(),
   available: z.array(z.string()).optional(),
 });
+/** A source of ECS documents: no channel or event id, told apart by `where`; rule fields renamed to ECS fields. */
+const ecsSourceSchema = z.strictObject({
+  where: z.record(z.string(), z.array(z.string())),
+  fields: z.record(z.string(), z.string()),
+  /** ECS fields rules may read beside the targets of `fields`. */
+  available: z.array(z.string()).optional(),
+});
 const mapSchema = z.strictObject({
   product: z.string(),
   system_fields: z.array(z.string()),
   product_only: z.array(sourceSchema),
   categories: z.record(z.string(), z.array(sourceSchema)),
   services: z.record(z.string(), z.array(sourceSchema)),
+  ecs: z
+    .strictObject({
+      products: z.array(z.string()),
+      categories: z.record(z.string(), z.array(ecsSourceSchema)),
+    })
+    .optional(),
 });
 
 export type EventSource = z.infer<typeof sourceSchema>;
@@ -27,12 +40,38 @@ export function loadLogsourceMap(file = DEFAULT_LOGSOURCE_MAP): LogsourceMap {
   return loadYamlStrict(file, mapSchema);
 }
 
+/** The channel of events that are not event-log records (ECS documents): they have none. */
+export const NO_CHANNEL = '';
+
 /**
  * The sources a rule's logsource runs on, or undefined when the mapping does
  * not know it: such rules are not run at all rather than on every event.
  */
 export function sourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefined {
-  if (ls.product !== map.product) return undefined;
+  const records = ls.product === map.product ? recordSourcesFor(map, ls) : undefined;
+  const documents = ecsSourcesFor(map, ls);
+  if (!records && !documents) return undefined;
+  return [...(records ?? []), ...(documents ?? [])];
+}
+
+/**
+ * ECS documents of a category: a rule reads only the fields the mapping
+ * renames (or lists as available), because any other name (a Sysmon-only
+ * field such as IntegrityLevel) is absent there and could only misfire.
+ */
+function ecsSourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefined {
+  if (!map.ecs || !ls.product || !ls.category || ls.service) return undefined;
+  if (!map.ecs.products.includes(ls.product)) return undefined;
+  return map.ecs.categories[ls.category]?.map((s) => ({
+    channel: NO_CHANNEL,
+    where: s.where,
+    fields: s.fields,
+    available: [...new Set([...Object.values(s.fields), ...(s.available ?? [])])],
+  }));
+}
+
+/** Event-log records: channels and event ids of the mapped product. */
+function recordSourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefined {
   if (ls.category) {
     const cat = map.categories[ls.category];
     if (!cat) return undefined;

@@ -1,6 +1,8 @@
 import ipaddr from 'ipaddr.js';
+import RE2 from 're2';
 import type { FieldView } from './field-view.ts';
 import { scalarText } from './field-view.ts';
+import { LIMITS } from './limits.ts';
 import type { Piece } from './sigma-string.ts';
 import { compilePieces, literal, parseSigmaString } from './sigma-string.ts';
 
@@ -33,7 +35,15 @@ export const MODIFIERS = new Set([
   'expand',
 ]);
 
-export class ModifierError extends Error {}
+export class ModifierError extends Error {
+  constructor(
+    message: string,
+    /** The problem's code when it is not a plain bad detection. */
+    readonly code = 'SIGMA_BAD_DETECTION',
+  ) {
+    super(message);
+  }
+}
 
 /** A test on one field (or on every field for keywords, `field === null`). */
 export type FieldTest = (view: FieldView) => boolean;
@@ -88,6 +98,22 @@ function atomOf(ps: readonly Piece[]): Atom | null {
 export interface CompileOptions {
   /** Values for `expand` placeholders (`%name%`); unresolved placeholders never match. */
   placeholders?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Characters of patterns still allowed (see LIMITS.patternCharsPerRule),
+   * spent as values are expanded: windash and base64offset multiply a value,
+   * so the bound is on what is built, not on what the rule says.
+   */
+  budget?: { chars: number };
+}
+
+function spend(opts: CompileOptions, strings: readonly { length: number }[]): void {
+  if (!opts.budget) return;
+  for (const s of strings) opts.budget.chars -= s.length;
+  if (opts.budget.chars < 0)
+    throw new ModifierError(
+      `the rule expands to more than ${LIMITS.patternCharsPerRule} characters of patterns; split the rule`,
+      'SIGMA_TOO_LARGE',
+    );
 }
 
 type ValueTest = (raw: string, lower: string, view: FieldView) => boolean;
@@ -160,18 +186,34 @@ function numberOf(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Inline flags at the start (`(?i)`), which JavaScript lacks, become RegExp flags. */
-function compileRegex(src: string, flags: Set<string>): RegExp {
+/**
+ * `re` values run on RE2, whose time is linear in the input: a backtracking
+ * engine lets an attacker who picks the command line stall the hunt with a
+ * pattern such as `^(a+)+$`. RE2 refuses the few constructs that need
+ * backtracking (backreferences, lookaround); such a rule is reported and
+ * skipped. Inline flags at the start (`(?i)`) become flags.
+ */
+function compileRegex(src: string, flags: Set<string>): { test(s: string): boolean } {
   let body = src;
   const m = /^\(\?([imsx]+)\)/.exec(body);
   if (m) {
     for (const f of m[1]!) if (f !== 'x') flags.add(f);
     body = body.slice(m[0].length);
   }
+  const f = [...flags].join('');
   try {
-    return new RegExp(body, [...flags].join(''));
+    // JavaScript's parser says whether the pattern is valid at all, so that RE2's refusals read as "unsupported".
+    new RegExp(body, f);
   } catch (e) {
     throw new ModifierError(`invalid regular expression ${JSON.stringify(src)}: ${(e as Error).message}`);
+  }
+  try {
+    return new RE2(body, f);
+  } catch (e) {
+    throw new ModifierError(
+      `regular expression ${JSON.stringify(src)} needs backtracking (backreferences or lookaround), which the linear-time engine refuses: ${(e as Error).message}`,
+      'SIGMA_UNSUPPORTED_REGEX',
+    );
   }
 }
 
@@ -351,6 +393,7 @@ function compileValue(
     strings = expanded;
   }
   if (has('windash')) strings = strings.flatMap(windash);
+  spend(opts, strings);
   let pieces: Piece[][];
   const encoders = modifiers.filter((m) =>
     ['base64', 'base64offset', 'utf16le', 'utf16be', 'utf16', 'wide'].includes(m),
@@ -371,6 +414,7 @@ function compileValue(
         });
       else if (e === 'base64') encs = encs.map((s) => b64(bytesOf(s)));
       else encs = encs.flatMap((s) => base64Offsets(bytesOf(s)));
+      spend(opts, encs);
     }
     // Encoded values are literal: base64 text never holds Sigma wildcards.
     pieces = encs.map((s) => literal(typeof s === 'string' ? s : Buffer.from(s).toString('latin1')));

@@ -1,26 +1,11 @@
 import type { EcsEvent } from '../../core/event.ts';
+import { isWinlogEvent } from '../../core/winlog-event.ts';
+
+export type { WinlogEvent } from '../../core/winlog-event.ts';
+export { isWinlogEvent } from '../../core/winlog-event.ts';
+
 import { flattenInto, MapFieldView } from './field-view.ts';
-
-/** An event from a Windows event log, as the winlog sources emit it. */
-export interface WinlogEvent extends EcsEvent {
-  winlog: {
-    channel?: string;
-    record_id?: number | string;
-    event_id?: number | string;
-    computer_name?: string;
-    provider_name?: string;
-    provider_guid?: string;
-    event_data?: Record<string, unknown>;
-    user_data?: Record<string, unknown>;
-    /** System fields Sigma rules sometimes read (Level, Task, Opcode, Keywords, Version). */
-    system?: Record<string, string>;
-    user?: { identifier?: string };
-  };
-}
-
-export function isWinlogEvent(e: EcsEvent): e is WinlogEvent {
-  return typeof e.winlog === 'object' && e.winlog !== null;
-}
+import { NO_CHANNEL } from './logsource-map.ts';
 
 /**
  * The Sigma view of an event. For event-log records: the EventData/UserData
@@ -48,9 +33,9 @@ export function fieldViewOf(e: EcsEvent): MapFieldView {
   return new MapFieldView(m);
 }
 
-/** The index key of an event: channel (lower case) and event id. */
+/** The index key of an event: channel (lower case) and event id; ECS documents have no channel. */
 export function channelOf(e: EcsEvent): string {
-  return isWinlogEvent(e) ? (e.winlog.channel ?? '').toLowerCase() : '';
+  return isWinlogEvent(e) ? (e.winlog.channel ?? NO_CHANNEL).toLowerCase() : NO_CHANNEL;
 }
 export function eventIdOf(e: EcsEvent): string {
   return isWinlogEvent(e) && e.winlog.event_id !== undefined ? String(e.winlog.event_id) : '';

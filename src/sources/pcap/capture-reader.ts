@@ -24,6 +24,12 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BOM = 0x1a2b3c4d;
 /** Larger than any real snap length (262144) with room; anything above is corruption. */
 const MAX_RECORD = 1 << 24;
+/** Used when the header's snap length is 0 or absurd: the largest snap length tools write. */
+const DEFAULT_SNAPLEN = 262144;
+/** A resynchronised record's timestamp must lie within a day of the last good one. */
+const RESYNC_WINDOW_SEC = 86400;
+/** pcapng block types we accept as a place to start again (pcapng draft, section 11.1). */
+const PCAPNG_TYPES = new Set([PCAPNG_SHB, 1, 2, 3, 4, 5, 6, 9, 10, 0xbad, 0x40000bad]);
 
 export function captureFormatOf(head: Uint8Array): CaptureFormat | undefined {
   if (head.length < 4) return undefined;
@@ -54,6 +60,15 @@ export class CaptureReader {
   private linktype = 1;
   private ifaces: Iface[] = [];
   private dead = false;
+  /** Largest caplen a record of this capture may have (from the snap length). */
+  private maxCaplen = DEFAULT_SNAPLEN;
+  /** Seconds of the last good pcap record, to judge resynchronisation candidates; -1 before any. */
+  private lastSec = -1;
+  /**
+   * Set after damage: the reader scans for the next plausible record or
+   * block instead of trusting lengths, and stays in this state across chunks.
+   */
+  private resyncing = false;
   packets = 0;
   issues = 0;
 
@@ -96,12 +111,111 @@ export class CaptureReader {
         this.nsec = dv.getUint32(0, this.le) === PCAP_MAGIC_NS;
         // The upper bits of the link-type field carry FCS information (pcap-savefile(5)).
         this.linktype = dv.getUint32(20, this.le) & 0x0fffffff;
+        // Some writers put 0 or garbage here; never accept less than 65535.
+        const snap = dv.getUint32(16, this.le);
+        this.maxCaplen = snap > 0 && snap <= MAX_RECORD ? Math.max(snap, 65535) : DEFAULT_SNAPLEN;
         pos = 24;
       }
     }
-    pos = this.format === 'pcap' ? this.pcapRecords(buf, dv, pos) : this.pcapngBlocks(buf, dv, pos);
+    pos = this.parse(buf, dv, pos, false);
     if (!this.dead && pos < buf.length) this.pending = buf.slice(pos);
     this.base += pos;
+  }
+
+  /** Reads records from `pos`; returns where the unread rest starts. */
+  private parse(buf: Uint8Array, dv: DataView, pos: number, final: boolean): number {
+    const pcap = this.format === 'pcap';
+    for (;;) {
+      if (this.resyncing) {
+        const at = pcap ? this.pcapResync(dv, pos, final) : this.pcapngResync(dv, pos, final);
+        if (at < 0) return -at - 1;
+        this.resyncing = false;
+        pos = at;
+      }
+      pos = pcap ? this.pcapRecords(buf, dv, pos) : this.pcapngBlocks(buf, dv, pos);
+      if (!this.resyncing) return pos;
+    }
+  }
+
+  /**
+   * Damage at `pos`: report it and look for the next plausible record
+   * instead of giving up on the rest of the capture.
+   */
+  private damaged(code: string, message: string, pos: number): void {
+    this.issue(code, `${message}; skipping to the next plausible record`, this.base + pos);
+    this.resyncing = true;
+  }
+
+  /** Whether a pcap record header at `p` (16 bytes available) could be real. */
+  private plausiblePcap(dv: DataView, p: number, nearSec: number): boolean {
+    const le = this.le;
+    const sec = dv.getUint32(p, le);
+    const frac = dv.getUint32(p + 4, le);
+    const incl = dv.getUint32(p + 8, le);
+    const orig = dv.getUint32(p + 12, le);
+    if (frac >= (this.nsec ? 1e9 : 1e6)) return false;
+    if (incl > this.maxCaplen || incl > orig || orig > MAX_RECORD) return false;
+    return nearSec < 0 || Math.abs(sec - nearSec) <= RESYNC_WINDOW_SEC;
+  }
+
+  /**
+   * Finds the next record header from `pos + 1` on that is plausible and
+   * is followed by another plausible header (or by the end of the input).
+   * Returns its position, or -(where to keep the input from) - 1 when more
+   * input is needed.
+   */
+  private pcapResync(dv: DataView, pos: number, final: boolean): number {
+    const n = dv.byteLength;
+    for (let p = pos + 1; p + 16 <= n; p++) {
+      if (!this.plausiblePcap(dv, p, this.lastSec)) continue;
+      const next = p + 16 + dv.getUint32(p + 8, this.le);
+      if (next + 16 <= n) {
+        if (this.plausiblePcap(dv, next, dv.getUint32(p, this.le))) return p;
+        continue;
+      }
+      if (final && next === n) return p;
+      if (final) continue;
+      // Cannot confirm yet: keep from here and try again with more input.
+      return -(p - 1) - 1;
+    }
+    if (final) return -n - 1;
+    return -Math.max(pos, n - 16) - 1;
+  }
+
+  /** Whether a pcapng block at `p` (12 bytes available) could be real; its length, or 0. */
+  private plausibleBlock(dv: DataView, p: number): number {
+    let le = this.le;
+    const type = dv.getUint32(p, le);
+    if (dv.getUint32(p, true) === PCAPNG_SHB) {
+      const bom = dv.getUint32(p + 8, true);
+      if (bom === PCAPNG_BOM) le = true;
+      else if (dv.getUint32(p + 8, false) === PCAPNG_BOM) le = false;
+      else return 0;
+    } else if (!PCAPNG_TYPES.has(type)) return 0;
+    const len = dv.getUint32(p + 4, le);
+    if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) return 0;
+    return len;
+  }
+
+  /** As pcapResync, for pcapng: a known block type whose trailing length matches. */
+  private pcapngResync(dv: DataView, pos: number, final: boolean): number {
+    const n = dv.byteLength;
+    // Blocks are 32-bit aligned from the start of the file, damaged or not.
+    for (let p = pos + 4; p + 12 <= n; p += 4) {
+      const len = this.plausibleBlock(dv, p);
+      if (len === 0) continue;
+      if (p + len > n) {
+        if (final) continue;
+        return -(p - 4) - 1;
+      }
+      const le = dv.getUint32(p, true) === PCAPNG_SHB ? dv.getUint32(p + 8, true) === PCAPNG_BOM : this.le;
+      if (dv.getUint32(p + len - 4, le) === len) return p;
+    }
+    if (final) return -n - 1;
+    // Keep the unscanned aligned tail.
+    let keep = pos;
+    while (keep + 4 + 12 <= n) keep += 4;
+    return -keep - 1;
   }
 
   /** Call at end of input: a partial record left over is a truncated capture. */
@@ -109,6 +223,19 @@ export class CaptureReader {
     if (this.dead) return;
     if (this.format === undefined) {
       this.fail('PCAP_BAD_MAGIC', 'not a pcap or pcapng capture (too short)', 0);
+      return;
+    }
+    if (this.resyncing && this.pending && this.pending.length > 0) {
+      // The last records may be confirmable only by the end of the input.
+      const buf = this.pending;
+      this.pending = undefined;
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      const pos = this.parse(buf, dv, 0, true);
+      if (pos < buf.length && !this.resyncing) this.pending = buf.slice(pos);
+      this.base += pos;
+    }
+    if (this.resyncing) {
+      this.pending = undefined;
       return;
     }
     if (this.pending && this.pending.length > 0) {
@@ -127,18 +254,23 @@ export class CaptureReader {
     const sink = this.sink;
     const lt = this.linktype;
     const n = buf.length;
+    const max = this.maxCaplen;
+    let sec = -1;
     while (pos + 16 <= n) {
       const incl = dv.getUint32(pos + 8, le);
-      if (incl > MAX_RECORD) {
-        this.fail('PCAP_BAD_RECORD_LENGTH', `record length ${incl} is impossible`, this.base + pos);
+      if (incl > max) {
+        if (sec >= 0) this.lastSec = sec;
+        this.damaged('PCAP_BAD_RECORD_LENGTH', `record length ${incl} is impossible`, pos);
         return pos;
       }
       if (pos + 16 + incl > n) break;
-      const tsMs = dv.getUint32(pos, le) * 1000 + dv.getUint32(pos + 4, le) / div;
+      sec = dv.getUint32(pos, le);
+      const tsMs = sec * 1000 + dv.getUint32(pos + 4, le) / div;
       this.packets++;
       sink.onPacket(buf, dv, pos + 16, incl, lt, tsMs);
       pos += 16 + incl;
     }
+    if (sec >= 0) this.lastSec = sec;
     return pos;
   }
 
@@ -153,23 +285,19 @@ export class CaptureReader {
         if (bom === PCAPNG_BOM) this.le = true;
         else if (dv.getUint32(pos + 8, false) === PCAPNG_BOM) this.le = false;
         else {
-          this.fail('PCAPNG_BAD_SECTION', 'section header has no valid byte-order magic', this.base + pos);
+          this.damaged('PCAPNG_BAD_SECTION', 'section header has no valid byte-order magic', pos);
           return pos;
         }
         type = PCAPNG_SHB;
       }
       const len = dv.getUint32(pos + 4, this.le);
       if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) {
-        this.fail('PCAPNG_BAD_BLOCK_LENGTH', `block length ${len} is impossible`, this.base + pos);
+        this.damaged('PCAPNG_BAD_BLOCK_LENGTH', `block length ${len} is impossible`, pos);
         return pos;
       }
       if (pos + len > n) break;
       if (dv.getUint32(pos + len - 4, this.le) !== len) {
-        this.fail(
-          'PCAPNG_BAD_BLOCK_LENGTH',
-          'block trailer length does not match its header',
-          this.base + pos,
-        );
+        this.damaged('PCAPNG_BAD_BLOCK_LENGTH', 'block trailer length does not match its header', pos);
         return pos;
       }
       switch (type) {

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { UsageError } from '../../core/errors.ts';
 import { mutateBytes, seededRandom } from '../../core/random.ts';
-import { parseAllowlist } from '../../detect/analytics/allowlist/parse.ts';
-import { lineSignals } from '../../detect/analytics/miner-text/index.ts';
+import { parseAllowlist } from '../../detect/host/allowlist/parse.ts';
+import { lineSignals } from '../../detect/host/miner-text/index.ts';
 import { parseCgroup, parseCmdline, parseNetTable, parseStat, parseStatusUid } from './proc-parse.ts';
 
 const ITERATIONS = 800;

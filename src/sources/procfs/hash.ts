@@ -7,6 +7,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
  * the same binary run by many processes is read once.
  */
 const cache = new Map<string, string>();
+/** Binaries remembered; the oldest answer goes first past it. */
+const MAX_CACHED = 4096;
 const buf = Buffer.allocUnsafe(1 << 20);
 
 export function hashExecutable(procExePath: string, maxBytes = 512 * 1024 * 1024): string | undefined {
@@ -29,6 +31,7 @@ export function hashExecutable(procExePath: string, maxBytes = 512 * 1024 * 1024
       h.update(buf.subarray(0, n));
     }
     const digest = h.digest('hex');
+    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
     cache.set(key, digest);
     return digest;
   } catch {

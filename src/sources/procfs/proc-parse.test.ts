@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { mutateBytes, seededRandom } from '../../core/random.ts';
 import {
   containerIdFromCgroup,
   PF_KTHREAD,
@@ -8,6 +10,7 @@ import {
   parseNetTable,
   parsePasswd,
   parseStat,
+  parseStatTicks,
 } from './proc-parse.ts';
 
 test('stat: names with spaces and parentheses', () => {
@@ -75,4 +78,55 @@ test('passwd', () => {
   assert.equal(m.get(0), 'root');
   assert.equal(m.get(33), 'www-data');
   assert.equal(m.size, 2);
+});
+
+/** The first parseStat (one split of the whole line): the allocation-free one must read every line the same. */
+function splitParseStat(text: string) {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const rest = text.slice(close + 2).split(' ');
+  const f = (n: number): number => Number(rest[n - 3]);
+  if (rest.length < 22) return undefined;
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: rest[0] ?? '?',
+    ppid: f(4),
+    flags: f(9),
+    utime: f(14),
+    stime: f(15),
+    numThreads: f(20),
+    startTicks: f(22),
+    rssPages: f(24),
+    execMark: `${rest[23] ?? ''} ${rest[24] ?? ''} ${rest[25] ?? ''} ${rest[45] ?? ''} ${rest[46] ?? ''}`,
+  };
+}
+
+test('stat: the field cutter reads real and mutated lines as split would', () => {
+  const lines: string[] = [
+    '1 (x) S 1 2',
+    '1 (x)',
+    '1 (x) ',
+    '7 (a) b) R 1 1 1 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 1 2 3',
+    '7 (a)  R  1 1 1 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 1 2 3 4 5 6\n',
+  ];
+  for (const pid of readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .slice(0, 200)) {
+    try {
+      lines.push(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // Gone.
+    }
+  }
+  const random = seededRandom(4242);
+  const seed = lines.at(-1)!;
+  for (let i = 0; i < 500; i++)
+    lines.push(Buffer.from(mutateBytes(Buffer.from(seed), random)).toString('utf8'));
+  for (const line of lines) {
+    const want = splitParseStat(line);
+    assert.deepEqual(parseStat(line), want, JSON.stringify(line));
+    assert.equal(parseStatTicks(line), want ? want.utime + want.stime : undefined, JSON.stringify(line));
+  }
 });

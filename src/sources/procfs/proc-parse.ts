@@ -12,23 +12,60 @@ export interface StatFields {
   /** Clock ticks after boot. */
   startTicks: number;
   rssPages: number;
+  /**
+   * Where the kernel put the program image, its stack and its arguments
+   * (fields 26-28 and 48-49: start/end of code, start of stack, start/end of
+   * argv). They are set by exec and stay put until the next one, so a change
+   * means the process ran another program (or rewrote its argv area with
+   * prctl). Zeros when the reader may not ptrace the process; empty on
+   * kernels older than 3.5.
+   */
+  execMark: string;
 }
 
 export const PF_KTHREAD = 0x00200000;
+
+/** Bounds of the fields after the name (field 3 first), as `split(' ')` would cut them; reused, so parsing a stat line allocates little. */
+const fieldStart = new Int32Array(64);
+const fieldEnd = new Int32Array(64);
+
+/** Cuts up to `max` fields of `text` from `from`; returns how many there are (counting stops at `max`). */
+function cutFields(text: string, from: number, max: number): number {
+  let n = 0;
+  let pos = from;
+  while (n < max) {
+    const space = text.indexOf(' ', pos);
+    fieldStart[n] = pos;
+    if (space < 0) {
+      fieldEnd[n++] = Math.max(pos, text.length);
+      break;
+    }
+    fieldEnd[n++] = space;
+    pos = space + 1;
+  }
+  return n;
+}
+
+/** Stat has 52 fields; parseStat reads up to field 49. */
+const STAT_FIELDS_READ = 47;
+/** Fewer fields than this after the name (up to rss, field 24) is no stat line. */
+const STAT_FIELDS_NEEDED = 22;
 
 /** /proc/PID/stat: the name is in parentheses and may itself contain spaces and parentheses. */
 export function parseStat(text: string): StatFields | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3].
-  const f = (n: number): number => Number(rest[n - 3]);
-  if (rest.length < 22) return undefined;
+  const n = cutFields(text, close + 2, STAT_FIELDS_READ);
+  if (n < STAT_FIELDS_NEEDED) return undefined;
+  // Field N is cut N - 3.
+  const raw = (field: number): string =>
+    field - 3 < n ? text.slice(fieldStart[field - 3]!, fieldEnd[field - 3]!) : '';
+  const f = (field: number): number => Number(raw(field));
   return {
     pid: Number(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
+    state: raw(3),
     ppid: f(4),
     flags: f(9),
     utime: f(14),
@@ -36,7 +73,19 @@ export function parseStat(text: string): StatFields | undefined {
     numThreads: f(20),
     startTicks: f(22),
     rssPages: f(24),
+    execMark: `${raw(26)} ${raw(27)} ${raw(28)} ${raw(48)} ${raw(49)}`,
   };
+}
+
+/** utime + stime of a /proc/PID/stat line (what parseStat would give), for the samples of a window. */
+export function parseStatTicks(text: string): number | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  if (cutFields(text, close + 2, STAT_FIELDS_NEEDED) < STAT_FIELDS_NEEDED) return undefined;
+  return (
+    Number(text.slice(fieldStart[11]!, fieldEnd[11]!)) + Number(text.slice(fieldStart[12]!, fieldEnd[12]!))
+  );
 }
 
 /** /proc/PID/cmdline: NUL-separated arguments (a process may rewrite it into one space-joined string). */
@@ -77,7 +126,7 @@ export function parseCgroup(text: string): string | undefined {
   return first ?? '/';
 }
 
-const TCP_STATES: Record<string, import('./types.ts').SocketState> = {
+const TCP_STATES: Record<string, import('../../core/host-snapshot.ts').SocketState> = {
   '01': 'ESTABLISHED',
   '02': 'SYN_SENT',
   '03': 'SYN_RECV',
@@ -139,8 +188,8 @@ export function parseNetTable(
   protocol: 'tcp' | 'udp',
   family: 4 | 6,
   netns: string,
-): import('./types.ts').SocketInfo[] {
-  const out: import('./types.ts').SocketInfo[] = [];
+): import('../../core/host-snapshot.ts').SocketInfo[] {
+  const out: import('../../core/host-snapshot.ts').SocketInfo[] = [];
   const lines = text.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const cols = lines[i]!.trim().split(/\s+/);

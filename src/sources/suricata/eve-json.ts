@@ -1,6 +1,6 @@
 import type { ParseIssue } from '../../core/errors.ts';
-import { rcodeOf } from '../../detect/network/dns-message.ts';
-import type { NetEvent } from '../../detect/network/net-event.ts';
+import type { NetEvent } from '../../core/net-event.ts';
+import { rcodeOf } from '../protocols/dns-message.ts';
 
 /**
  * Suricata `eve.json` lines: flow, dns (eve formats 1, 2 and 3), tls, http

@@ -1,16 +1,17 @@
 import type { ParseIssue } from '../../core/errors.ts';
-import type { WinlogEvent } from '../../detect/sigma/winlog-event.ts';
+import type { EcsEvent } from '../../core/event.ts';
 import { readJsonDocuments } from './json-documents.ts';
 import { fromJsonDocument } from './normalize.ts';
 
-export { fromDumperLayout, fromJsonDocument, fromWinlogbeat } from './normalize.ts';
+export { fromDumperLayout, fromEcsDocument, fromJsonDocument, fromWinlogbeat } from './normalize.ts';
 
-export type WinlogJsonItem = { kind: 'event'; event: WinlogEvent } | { kind: 'issue'; issue: ParseIssue };
+export type WinlogJsonItem = { kind: 'event'; event: EcsEvent } | { kind: 'issue'; issue: ParseIssue };
 
 /**
  * Event-log exports in JSON: the EVTX-dumper layout (`Event.System…`) and
- * Winlogbeat/Elastic `winlog.*` documents, as JSON Lines, concatenated
- * documents or an array.
+ * Winlogbeat/Elastic `winlog.*` documents, and ECS documents of other
+ * Elastic sources (`event` plus `process`, `destination`, `dns`…), as JSON
+ * Lines, concatenated documents or an array.
  */
 export async function* readWinlogJson(path: string): AsyncGenerator<WinlogJsonItem> {
   for await (const item of readJsonDocuments(path)) {
@@ -24,7 +25,7 @@ export async function* readWinlogJson(path: string): AsyncGenerator<WinlogJsonIt
         kind: 'issue',
         issue: {
           code: 'WINLOG_UNKNOWN_LAYOUT',
-          message: 'neither an Event.System record nor a winlog.* document',
+          message: 'neither an Event.System record, a winlog.* document nor an ECS event',
           location: `${path}:${item.line}`,
         },
       };
@@ -40,5 +41,10 @@ export function sniffWinlogJson(head: Uint8Array): boolean {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head);
   const t = text.replace(/^\uFEFF/, '').trimStart();
   if (!t.startsWith('{') && !t.startsWith('[')) return false;
-  return /"Event"\s*:\s*\{/.test(t) || /"winlog"\s*:\s*\{/.test(t) || /"System"\s*:\s*\{/.test(t);
+  return (
+    /"Event"\s*:\s*\{/.test(t) ||
+    /"winlog"\s*:\s*\{/.test(t) ||
+    /"System"\s*:\s*\{/.test(t) ||
+    (/"event"\s*:\s*\{/.test(t) && /"(?:process|destination|dns|file|registry)"\s*:\s*\{/.test(t))
+  );
 }

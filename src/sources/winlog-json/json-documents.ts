@@ -5,6 +5,13 @@ export type JsonItem = { kind: 'doc'; doc: unknown; line: number } | { kind: 'is
 
 /** Documents larger than this are reported and skipped rather than held in memory. */
 const MAX_DOC_CHARS = 64 * 1024 * 1024;
+/**
+ * Deeper documents are reported and skipped. Event exports nest a dozen
+ * levels at most; every consumer of a document (normalisers, the Sigma
+ * field walk, worker messages) recurses over it, and a value nested
+ * thousands deep overflowed the stack and ended the whole file.
+ */
+export const MAX_DOC_DEPTH = 128;
 
 /**
  * Reads JSON documents from a file in any of the layouts event exports use:
@@ -21,6 +28,7 @@ export async function* readJsonDocuments(path: string): AsyncGenerator<JsonItem>
   let escaped = false;
   let start = -1;
   let startLine = 1;
+  let tooDeep = false;
   let arrayMode: boolean | undefined;
   const base = (): number => (arrayMode ? 1 : 0);
 
@@ -75,12 +83,28 @@ export async function* readJsonDocuments(path: string): AsyncGenerator<JsonItem>
         startLine = line;
       }
       if (c === 0x22) inString = true;
-      else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
+      else if (c === 0x7b || c === 0x5b) {
+        // Counted while scanning, so the check costs one comparison per bracket.
+        if (++depth - base() > MAX_DOC_DEPTH) tooDeep = true;
+      } else if (c === 0x7d || c === 0x5d) {
         depth--;
         if (depth === base() && start >= 0) {
-          const text = buf.slice(start, pos + 1);
+          const docStart = start;
           start = -1;
+          if (tooDeep) {
+            tooDeep = false;
+            yield {
+              kind: 'issue',
+              issue: {
+                code: 'JSON_TOO_DEEP',
+                message: `document nested more than ${MAX_DOC_DEPTH} levels deep skipped`,
+                location: `${path}:${startLine}`,
+              },
+            };
+            pos++;
+            continue;
+          }
+          const text = buf.slice(docStart, pos + 1);
           let doc: unknown;
           try {
             doc = JSON.parse(text);
@@ -113,6 +137,7 @@ export async function* readJsonDocuments(path: string): AsyncGenerator<JsonItem>
         },
       };
       start = -1;
+      tooDeep = false;
       depth = base();
       buf = '';
       pos = 0;

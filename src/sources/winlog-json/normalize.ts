@@ -1,4 +1,5 @@
-import type { WinlogEvent } from '../../detect/sigma/winlog-event.ts';
+import type { EcsEvent } from '../../core/event.ts';
+import type { WinlogEvent } from '../../core/winlog-event.ts';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -138,6 +139,39 @@ export function fromWinlogbeat(doc: unknown): WinlogEvent | undefined {
   return out;
 }
 
-export function fromJsonDocument(doc: unknown): WinlogEvent | undefined {
-  return fromDumperLayout(doc) ?? fromWinlogbeat(doc);
+/** ECS field sets an event of its own carries (Elastic Endpoint, Auditbeat, Elastic Agent). */
+const ECS_SETS = [
+  'process',
+  'destination',
+  'dns',
+  'file',
+  'registry',
+  'network',
+  'source',
+  'url',
+  'tls',
+] as const;
+const ECS_COPIED = ['event', 'host', 'user', 'agent', ...ECS_SETS] as const;
+
+/**
+ * ECS documents without `winlog` (Elastic Endpoint, Auditbeat, Elastic Agent
+ * integrations; possibly inside an Elasticsearch `_source`): an `event` object
+ * and at least one field set of an event. The field sets are kept as they are
+ * (their dotted paths are what Sigma's ECS mappings read); only the time is
+ * normalised. Nested values are not copied deeper than the document holds them.
+ */
+export function fromEcsDocument(doc: unknown): EcsEvent | undefined {
+  let d = doc;
+  if (isRecord(d) && isRecord(d['_source'])) d = d['_source'];
+  if (!isRecord(d) || !isRecord(d['event']) || isRecord(d['winlog'])) return undefined;
+  if (!ECS_SETS.some((k) => isRecord(d[k]))) return undefined;
+  const out: EcsEvent = {};
+  for (const k of ECS_COPIED) if (isRecord(d[k])) out[k] = d[k];
+  const ts = isoTime(d['@timestamp']);
+  if (ts) out['@timestamp'] = ts;
+  return out;
+}
+
+export function fromJsonDocument(doc: unknown): EcsEvent | undefined {
+  return fromDumperLayout(doc) ?? fromWinlogbeat(doc) ?? fromEcsDocument(doc);
 }

@@ -37,13 +37,13 @@ test('JSON Lines, pretty documents one after another, and arrays all read the sa
   ]) {
     const items = await read(text);
     assert.deepEqual(
-      items.map((i) => (i.kind === 'event' ? i.event.winlog.record_id : i.kind)),
+      items.map((i) => (i.kind === 'event' ? i.event.winlog?.record_id : i.kind)),
       [1, 2],
     );
     const first = items[0]!;
     assert.ok(first.kind === 'event');
     assert.equal(first.event['@timestamp'], '2025-01-01T00:00:00.123Z');
-    assert.equal(first.event.winlog.event_data?.['Image'], 'C:\\a "quoted" {brace}.exe');
+    assert.equal(first.event.winlog?.event_data?.['Image'], 'C:\\a "quoted" {brace}.exe');
   }
 });
 
@@ -84,4 +84,30 @@ test('event times agree with Date.parse, whatever the second cache holds', () =>
     const e = fromDumperLayout({ Event: { System: { TimeCreated: { '#attributes': { SystemTime: t } } } } });
     assert.equal(e?.['@timestamp'], ref(t), t);
   }
+});
+
+test('ECS documents of other Elastic sources (no winlog) are read with their field sets', async () => {
+  const ecs = {
+    '@timestamp': '2025-03-01T10:00:00.5Z',
+    event: { category: ['process'], type: ['start'], kind: 'event' },
+    host: { name: 'web-01' },
+    process: {
+      pid: 4242,
+      name: 'kswapd0',
+      executable: '/tmp/.x/kswapd0',
+      command_line: '/tmp/.x/kswapd0 -o pool:3333',
+    },
+  };
+  const head = new TextEncoder().encode(JSON.stringify(ecs));
+  assert.equal(sniffWinlogJson(head), true);
+  const items = await read(`${JSON.stringify({ _source: ecs })}\n${JSON.stringify({ event: {} })}\n`);
+  assert.equal(items.length, 2);
+  const first = items[0]!;
+  assert.ok(first.kind === 'event');
+  assert.equal(first.event['@timestamp'], '2025-03-01T10:00:00.500Z');
+  assert.equal(first.event.process?.pid, 4242);
+  assert.equal(first.event.host?.name, 'web-01');
+  assert.equal(first.event.winlog, undefined);
+  // An event object without any field set of an event is not an event.
+  assert.equal(items[1]!.kind, 'issue');
 });

@@ -1,13 +1,13 @@
 import type { ParseIssue } from '../../core/errors.ts';
-import { rcodeOf } from '../../detect/network/dns-message.ts';
-import type { NetEvent } from '../../detect/network/net-event.ts';
+import type { NetEvent } from '../../core/net-event.ts';
+import { rcodeOf } from '../protocols/dns-message.ts';
 
 /**
  * Zeek logs, TSV (with `#separator`/`#fields` headers) or JSON lines:
- * conn, dns, ssl, x509 and http become `NetEvent`s; other logs are skipped.
+ * conn, dns, ssl, x509, http and dhcp become `NetEvent`s; other logs are skipped.
  * The log type comes from `#path`, else from the fields a record has.
  */
-export type ZeekPath = 'conn' | 'dns' | 'ssl' | 'x509' | 'http';
+export type ZeekPath = 'conn' | 'dns' | 'ssl' | 'x509' | 'http' | 'dhcp';
 type Rec = Record<string, unknown>;
 
 export class ZeekLogParser {
@@ -97,7 +97,7 @@ export class ZeekLogParser {
 }
 
 function isPath(p: string): p is ZeekPath {
-  return p === 'conn' || p === 'dns' || p === 'ssl' || p === 'x509' || p === 'http';
+  return p === 'conn' || p === 'dns' || p === 'ssl' || p === 'x509' || p === 'http' || p === 'dhcp';
 }
 
 function guessPath(r: Rec): ZeekPath | undefined {
@@ -105,6 +105,8 @@ function guessPath(r: Rec): ZeekPath | undefined {
   if ('certificate.subject' in r) return 'x509';
   if ('server_name' in r || ('cipher' in r && 'id.orig_h' in r)) return 'ssl';
   if ('method' in r && 'uri' in r) return 'http';
+  if ('host_name' in r && ('assigned_addr' in r || 'client_addr' in r || 'requested_addr' in r))
+    return 'dhcp';
   if ('conn_state' in r || ('proto' in r && 'id.orig_h' in r && 'duration' in r)) return 'conn';
   return undefined;
 }
@@ -162,9 +164,12 @@ function toEvent(kind: ZeekPath, r: Rec, file: string, line: number, setSep: str
     case 'dns': {
       const q = s(r['query']);
       if (!q) return undefined;
+      const qtype = s(r['qtype_name']);
+      // Name answers are CNAMEs, except to a PTR question, where they name the address asked about.
+      const nameType = qtype === 'PTR' ? 'PTR' : 'CNAME';
       const answers = list(r['answers'], setSep).map((a) => ({
         name: q,
-        type: IP_RE.test(a) ? (a.includes(':') ? 'AAAA' : 'A') : 'CNAME',
+        type: IP_RE.test(a) ? (a.includes(':') ? 'AAAA' : 'A') : nameType,
         data: a,
       }));
       base.kind = 'dns';
@@ -209,6 +214,15 @@ function toEvent(kind: ZeekPath, r: Rec, file: string, line: number, setSep: str
       const ua = s(r['user_agent']);
       if (ua) http.userAgent = ua.slice(0, 256);
       base.http = http;
+      return base;
+    }
+    case 'dhcp': {
+      const hostname = s(r['host_name']) ?? s(r['client_fqdn']);
+      const ip = s(r['assigned_addr']) ?? s(r['requested_addr']) ?? s(r['client_addr']);
+      if (!hostname || !ip || !IP_RE.test(ip)) return undefined;
+      base.kind = 'dhcp';
+      const mac = s(r['mac']);
+      base.dhcp = { hostname: hostname.slice(0, 253), ip, ...(mac ? { mac } : {}) };
       return base;
     }
   }

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DeminerError } from '../../core/errors.ts';
+import { DGA_THRESHOLD, explainDomain, isDga, scoreDomain } from './index.ts';
+
+const fixture = fileURLToPath(new URL('../../../test/dga/fixtures/names.tsv', import.meta.url));
+const rows = readFileSync(fixture, 'utf8')
+  .split('\n')
+  .filter((l) => l.length > 0 && !l.startsWith('#'))
+  .map((l) => l.split('\t') as [string, string]);
+
+test('the shipped model separates the fixture names', () => {
+  for (const [name, label] of rows) {
+    const s = scoreDomain(name);
+    assert.ok(s >= 0 && s <= 1);
+    assert.equal(isDga(name), label === 'dga', `${name}: score ${s.toFixed(3)}`);
+  }
+});
+
+test('the shipped model file is under 5 MB', () => {
+  const size = statSync(fileURLToPath(new URL('../../../data/dga/model.json', import.meta.url))).size;
+  assert.ok(size < 5 * 1024 * 1024, `${size} bytes`);
+});
+
+test('case and trailing dot do not change the score', () => {
+  assert.equal(scoreDomain('CIQCUCMUYYICIAEG.ORG.'), scoreDomain('ciqcucmuyyiciaeg.org'));
+});
+
+test('IP literals and reverse names score 0', () => {
+  assert.equal(scoreDomain('192.0.2.10'), 0);
+  assert.equal(scoreDomain('2001:db8::5'), 0);
+  assert.equal(scoreDomain('10.2.0.192.in-addr.arpa'), 0);
+});
+
+test('IDNs: Latin ones are scored folded, other scripts are not judged', () => {
+  assert.equal(isDga('xn--mnchen-3ya.de'), false);
+  assert.equal(isDga('bücher.de'), false);
+  assert.equal(explainDomain('xn--80ak6aa92e.com').kind, 'non-latin');
+  assert.equal(scoreDomain('xn--80ak6aa92e.com'), 0);
+});
+
+test('very long labels are scored without error', () => {
+  const s = scoreDomain(`${'qzx'.repeat(200)}.com`);
+  assert.ok(s > DGA_THRESHOLD);
+  assert.ok(Number.isFinite(scoreDomain(`${'a'.repeat(5000)}.com`)));
+});
+
+test('empty input throws DGA_EMPTY_NAME', () => {
+  assert.throws(
+    () => scoreDomain(''),
+    (e: unknown) => e instanceof DeminerError && e.code === 'DGA_EMPTY_NAME',
+  );
+});

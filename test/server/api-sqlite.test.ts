@@ -1,0 +1,4 @@
+import { apiSuite } from './api.suite.ts';
+import { sqliteOpener } from './helpers.ts';
+
+apiSuite('sqlite', sqliteOpener);

@@ -43,10 +43,14 @@ class Refused extends Error {
   }
 }
 
-const offsetOf = (node: unknown): number => (node as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+const offsetOf = (node: unknown): number =>
+  (node as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
 
 /** The first reason to refuse `doc`, or undefined when it is within `bounds`. */
-export function checkYamlBounds(doc: Document.Parsed, bounds: YamlBounds = DEFAULT_YAML_BOUNDS): YamlRefusal | undefined {
+export function checkYamlBounds(
+  doc: Document.Parsed,
+  bounds: YamlBounds = DEFAULT_YAML_BOUNDS,
+): YamlRefusal | undefined {
   // An alias refers to the last node before it that carries its anchor, in
   // document order; a node's anchor is in force for its own children, which
   // is how `&d [*d]` refers to itself.
@@ -69,7 +73,8 @@ export function checkYamlBounds(doc: Document.Parsed, bounds: YamlBounds = DEFAU
         throw new Refused(`alias *${node.source} refers to a value that contains it`, offsetOf(node));
       return size.get(target) ?? 1;
     }
-    if (depth > bounds.depth) throw new Refused(`refused: YAML nested more than ${bounds.depth} deep`, offsetOf(node));
+    if (depth > bounds.depth)
+      throw new Refused(`refused: YAML nested more than ${bounds.depth} deep`, offsetOf(node));
     const anchor = (node as { anchor?: string }).anchor;
     if (anchor) anchors.set(anchor, node as Node);
     let n = 1;
@@ -83,7 +88,8 @@ export function checkYamlBounds(doc: Document.Parsed, bounds: YamlBounds = DEFAU
             if (key !== null && !isScalar(key))
               throw new Refused('a map key must be a plain value', offsetOf(key) || offsetOf(item.value));
             const text = key === null ? '' : String(key.value);
-            if (seen.has(text)) throw new Refused(`map key "${text.slice(0, 80)}" appears twice`, offsetOf(key));
+            if (seen.has(text))
+              throw new Refused(`map key "${text.slice(0, 80)}" appears twice`, offsetOf(key));
             seen.add(text);
           }
           n += count(item.key, depth + 1) + count(item.value, depth + 1);

@@ -20,6 +20,7 @@ import { type AgentConfig, ApiClient, ApiClientError, type HostFacts, type Metri
 import { AgentIsolation } from './isolation.ts';
 import { FINDINGS_PER_BATCH } from './send-findings.ts';
 import { Backoff, type Disposition, Spool, type SpoolStats } from './spool.ts';
+import { AgentTasks } from './tasks.ts';
 
 /**
  * The endpoint agent: enrols once (the token is kept in its state folder),
@@ -163,6 +164,8 @@ export class Agent {
   #client: ApiClient | undefined;
   /** This host's firewall isolation, when the server holds one (isolation.ts). */
   #isolation: AgentIsolation | undefined;
+  /** Forensics and eradication the server hands over (tasks.ts). */
+  #tasks: AgentTasks | undefined;
   #state: AgentState | undefined;
   #spool: Spool | undefined;
   #config: AgentConfig | undefined;
@@ -208,6 +211,25 @@ export class Agent {
     });
     // An isolation that held before a restart is back in place before anything else.
     await this.#isolation.resume();
+    this.#tasks = new AgentTasks({
+      stateDir: o.stateDir,
+      ...(o.fsRoot ? { fsRoot: o.fsRoot } : {}),
+      upload: (taskId, a) =>
+        client.uploadEvidence(
+          hostId,
+          taskId,
+          {
+            kind: a.kind,
+            name: a.name,
+            sha256: a.sha256,
+            collected_at: a.collectedAt,
+            ...(a.pid === undefined ? {} : { pid: a.pid }),
+          },
+          { path: a.path, bytes: a.bytes },
+        ),
+      report: (taskId, r) => client.reportTask(hostId, taskId, r),
+      log: this.#log,
+    });
     await this.#heartbeat();
     if (o.once) {
       await this.#cycle();
@@ -232,6 +254,7 @@ export class Agent {
       }
     }
     await sender;
+    await this.#tasks?.idle();
     return this.#summary();
   }
 
@@ -310,9 +333,10 @@ export class Agent {
     if (this.#heartbeatInFlight) return;
     this.#heartbeatInFlight = true;
     try {
-      const { config, isolation, isolationUnreadable } = await this.#client!.heartbeat(hostFacts());
+      const { config, isolation, isolationUnreadable, tasks } = await this.#client!.heartbeat(hostFacts());
       this.#config = config;
       await this.#isolation?.onHeartbeat(isolation, isolationUnreadable === true);
+      this.#tasks?.onHeartbeat(tasks);
       if (config.allowlist !== this.#allowlistText) {
         this.#allowlistText = config.allowlist;
         if (config.allowlist) {

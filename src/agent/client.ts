@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { DeminerError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
+import type { TaskResult } from '../respond/host-tasks/protocol.ts';
 import {
   type IsolationDirective,
   type IsolationReport,
@@ -214,13 +216,19 @@ export class ApiClient {
     return { token: body.token, host: { id: body.host.id, name: body.host.name } };
   }
 
-  async heartbeat(
-    host: HostFacts = {},
-  ): Promise<{ config: AgentConfig; isolation?: IsolationDirective; isolationUnreadable?: true }> {
+  async heartbeat(host: HostFacts = {}): Promise<{
+    config: AgentConfig;
+    isolation?: IsolationDirective;
+    isolationUnreadable?: true;
+    /** Evidence collection and eradication to run (src/agent/tasks.ts reads them). */
+    tasks?: unknown[];
+  }> {
     const r = (await this.#request('POST', 'heartbeat', { host })) as {
       config?: Partial<AgentConfig>;
       isolation?: unknown;
+      tasks?: unknown;
     };
+    const tasks = Array.isArray(r.tasks) ? { tasks: r.tasks.slice(0, 16) } : {};
     const c = r.config;
     if (!c || typeof c.interval_s !== 'number' || !(c.interval_s > 0))
       throw new ApiClientError('API_BAD_RESPONSE', 'the heartbeat answer has no config.interval_s');
@@ -228,15 +236,50 @@ export class ApiClient {
     if (typeof c.allowlist === 'string') config.allowlist = c.allowlist;
     if (Array.isArray(c.never_alert)) config.never_alert = c.never_alert.filter((x) => typeof x === 'string');
     // Only while the host is isolated on its own firewall (src/agent/isolation.ts); older servers never send it.
-    if (r.isolation === undefined) return { config };
+    if (r.isolation === undefined) return { config, ...tasks };
     const isolation = parseDirective(r.isolation);
     // One it cannot read changes nothing: the host stays as it is, never released by accident.
-    return isolation ? { config, isolation } : { config, isolationUnreadable: true };
+    return isolation ? { config, isolation, ...tasks } : { config, isolationUnreadable: true, ...tasks };
   }
 
   /** What this host's firewall did about an isolation (POST /hosts/{id}/isolation/report). */
   async reportIsolation(hostId: string, report: IsolationReport): Promise<void> {
     await this.#request('POST', `hosts/${encodeURIComponent(hostId)}/isolation/report`, report);
+  }
+
+  /** Uploads one piece of evidence of a task (the file's bytes); answers the server's evidence record. */
+  async uploadEvidence(
+    hostId: string,
+    taskId: string,
+    q: { kind: string; name: string; sha256: string; collected_at: string; pid?: number },
+    file: { path: string; bytes: number },
+  ): Promise<{ id: string; sha256: string; bytes: number }> {
+    const query = new URLSearchParams({
+      kind: q.kind,
+      name: q.name,
+      sha256: q.sha256,
+      collected_at: q.collected_at,
+      ...(q.pid === undefined ? {} : { pid: String(q.pid) }),
+    });
+    return (await this.#request(
+      'POST',
+      `hosts/${encodeURIComponent(hostId)}/tasks/${encodeURIComponent(taskId)}/evidence?${query}`,
+      undefined,
+      // A memory dump is large: a minute per 100 MB at least.
+      {
+        upload: file,
+        timeoutMs: Math.max(this.#timeoutMs, 60_000 + Math.ceil(file.bytes / 1_700_000) * 1000),
+      },
+    )) as { id: string; sha256: string; bytes: number };
+  }
+
+  /** Reports how a task ended. */
+  async reportTask(hostId: string, taskId: string, result: TaskResult): Promise<void> {
+    await this.#request(
+      'POST',
+      `hosts/${encodeURIComponent(hostId)}/tasks/${encodeURIComponent(taskId)}/result`,
+      result,
+    );
   }
 
   async sendFindings(items: readonly Finding[], idempotencyKey: string): Promise<IngestAnswer> {
@@ -259,7 +302,13 @@ export class ApiClient {
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
-    o: { auth?: boolean; headers?: Record<string, string> } = {},
+    o: {
+      auth?: boolean;
+      headers?: Record<string, string>;
+      /** A file sent as the raw body (application/octet-stream) instead of `body`. */
+      upload?: { path: string; bytes: number };
+      timeoutMs?: number;
+    } = {},
   ): Promise<unknown> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -268,13 +317,17 @@ export class ApiClient {
       'user-agent': this.#userAgent,
       ...o.headers,
     };
-    if (payload) {
+    if (o.upload) {
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(o.upload.bytes);
+    } else if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);
     }
     if (o.auth !== false && this.#token) headers['authorization'] = `Bearer ${this.#token}`;
     const where = `${method} ${url.pathname}`;
-    const deadline = Date.now() + this.#timeoutMs;
+    const timeoutMs = o.timeoutMs ?? this.#timeoutMs;
+    const deadline = Date.now() + timeoutMs;
     const socket = this.#pin ? await this.#pinnedSocket(url, deadline, where) : undefined;
     const { status, text, retryAfter } = await new Promise<{
       status: number;
@@ -297,7 +350,7 @@ export class ApiClient {
       const timer = setTimeout(
         () =>
           req.destroy(
-            new ApiClientError('API_TIMEOUT', `no answer within ${this.#timeoutMs} ms`, { location: where }),
+            new ApiClientError('API_TIMEOUT', `no answer within ${timeoutMs} ms`, { location: where }),
           ),
         Math.max(1, deadline - Date.now()),
       );
@@ -344,7 +397,11 @@ export class ApiClient {
           );
         });
       });
-      req.end(payload);
+      if (o.upload) {
+        const file = createReadStream(o.upload.path);
+        file.on('error', (e) => req.destroy(e));
+        file.pipe(req);
+      } else req.end(payload);
     });
     let json: unknown;
     try {

@@ -1,7 +1,7 @@
 import { DeminerError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
 import { atLeast, type Severity } from '../core/severity.ts';
-import type { IncidentEvent, IncidentLink, IncidentRecord, LinkedFinding } from '../store/incident-types.ts';
+import type { IncidentEvent, IncidentPatch, IncidentRecord, LinkedFinding } from '../store/incident-types.ts';
 import type { Store } from '../store/types.ts';
 import { indicatorsOf, isMiningFinding } from './indicators.ts';
 import { type Clocks, checkMove, clocksAfterMove, isPhase, type Phase } from './phases.ts';
@@ -17,7 +17,7 @@ import { DEFAULT_SLA, type SlaConfig, type SlaState, slaState } from './sla.ts';
 /** Refusals with a stable code the API maps to a status. */
 export class CaseError extends DeminerError {
   constructor(
-    code: 'CASE_NOT_FOUND' | 'CASE_BAD_MOVE' | 'CASE_CONFLICT' | 'CASE_HOST_OPEN',
+    code: 'CASE_NOT_FOUND' | 'CASE_BAD_MOVE' | 'CASE_CONFLICT' | 'CASE_HOST_OPEN' | 'CASE_UNPROCESSABLE',
     message: string,
     options: { location?: string; incident?: string } = {},
   ) {
@@ -75,6 +75,9 @@ export class CaseEngine {
     this.#publish = o.publish ?? (() => undefined);
     this.#log = o.log ?? (() => undefined);
   }
+
+  /** Called after a finding joined an open incident (the response's watch period: ./response.ts). */
+  onJoined: ((incident: IncidentRecord, f: Finding) => Promise<void>) | undefined;
 
   nowIso(): string {
     return new Date(this.#now()).toISOString();
@@ -146,6 +149,7 @@ export class CaseEngine {
     if (incident) {
       if (await this.store.incidents.linkFinding(incident.id, linked, at)) {
         this.#publish('incident', { id: incident.id, change: 'finding', fingerprint: f.fingerprint });
+        await this.onJoined?.(incident, f);
       }
     } else {
       if (!mining || !atLeast(f.severity, OPEN_MIN)) return undefined;
@@ -285,11 +289,7 @@ export class CaseEngine {
     return ev;
   }
 
-  async update(
-    id: string,
-    patch: { title?: string; assignee?: string | null; links?: IncidentLink[] },
-    actor: string,
-  ): Promise<IncidentRecord> {
+  async update(id: string, patch: IncidentPatch, actor: string): Promise<IncidentRecord> {
     const r = await this.store.incidents.update(id, patch, actor, this.nowIso());
     if (!r) throw new CaseError('CASE_NOT_FOUND', `no incident ${id}`, { location: 'id' });
     this.#publish('incident', { id, change: 'update' });

@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
   token: async () => (await import('./token.ts')).registerToken,
   up: async () => (await import('./up.ts')).registerUp,
   isolate: async () => (await import('./isolate.ts')).registerIsolate,
+  report: async () => (await import('./report.ts')).registerReport,
 };
 
 /** The commands to load for `argv`: the one it names, else all (for help and "did you mean"). */

@@ -1,3 +1,4 @@
+import type { ImpactConfig } from '../cases/config.ts';
 import { DeminerError, UsageError } from '../core/errors.ts';
 import type { IntelConfig } from '../intel/config.ts';
 import type { RunningServer } from '../server/index.ts';
@@ -190,6 +191,8 @@ export async function retentionFrom(opts: {
  */
 export async function slaFrom(opts: { isolationSla?: string; reviewSla?: string }): Promise<{
   sla: { isolationMs?: number; reviewMs?: number };
+  /** The config file's `cases.impact` (the cost model: docs/incidents.md). */
+  impact?: ImpactConfig;
 }> {
   const { parseDuration } = await import('../core/config.ts');
   const { loadDeminerConfig } = await import('./config-file.ts');
@@ -203,7 +206,7 @@ export async function slaFrom(opts: { isolationSla?: string; reviewSla?: string 
     opts.reviewSla === undefined ? file.review_sla : parseDuration(opts.reviewSla, '--review-sla');
   if (isolation !== undefined) sla.isolationMs = isolation;
   if (review !== undefined) sla.reviewMs = review;
-  return { sla };
+  return { sla, ...(file.impact === undefined ? {} : { impact: file.impact }) };
 }
 
 /** The `intel:` section of `-c FILE` (else the default config file, when present): the feeds the console lists and refreshes. */

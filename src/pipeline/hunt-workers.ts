@@ -14,10 +14,11 @@ import type { TimeWindow } from './time-window.ts';
  * registers the TypeScript loader first.
  */
 function workerPath(): string {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return fileURLToPath(new URL('./hunt-worker-from-source.mjs', here));
+  // The bundle is split (scripts/build.mjs): this module sits in dist/chunks/, the entry in dist/.
   return fileURLToPath(
-    import.meta.url.endsWith('.ts')
-      ? new URL('./hunt-worker-from-source.mjs', import.meta.url)
-      : new URL('./hunt-worker.mjs', import.meta.url),
+    new URL(/\/chunks\/[^/]*$/.test(here) ? '../hunt-worker.mjs' : './hunt-worker.mjs', here),
   );
 }
 

@@ -2,8 +2,11 @@ import { homedir } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { inProcessBus } from '../bus/in-process.ts';
 import type { IngestBus } from '../bus/types.ts';
+import type { ImpactConfig } from '../cases/config.ts';
 import { CaseEngine } from '../cases/engine.ts';
+import { impactSettings } from '../cases/impact.ts';
 import { type IsolationTimeline, isolationTimeline } from '../cases/isolation-timeline.ts';
+import { IncidentResponse } from '../cases/response.ts';
 import type { SlaConfig } from '../cases/sla.ts';
 import type { IntelConfig } from '../intel/config.ts';
 import { type IsolationSettings, isolationSettings } from '../respond/isolate/server-config.ts';
@@ -26,6 +29,7 @@ import { intelRoutes } from './routes/intel.ts';
 import { apiIsolation, isolationRoutes } from './routes/isolation.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { StreamSet, streamRoutes, watchHostStatus } from './routes/stream.ts';
+import { taskRoutes } from './routes/tasks.ts';
 import type { AgentConfig } from './schemas.ts';
 import { defaultWebRoot, isApiPath, registerConsole, sendConsolePage, setConsoleHeaders } from './web.ts';
 
@@ -75,7 +79,19 @@ export interface ServerOptions {
    * The incident workflow (src/cases/): SLA times (default 30 min to isolation, 72 h to review),
    * the clock (tests inject one) and how often the SLA check and the sweep run (default 30 s).
    */
-  cases?: { sla?: Partial<SlaConfig>; now?: () => number; checkEveryMs?: number };
+  cases?: {
+    sla?: Partial<SlaConfig>;
+    now?: () => number;
+    checkEveryMs?: number;
+    watchMs?: number;
+    /** The cost model of the reports (the config file's `cases.impact`; default: documented defaults). */
+    impact?: ImpactConfig;
+  };
+  /**
+   * Where evidence the agents collect is kept (files, one folder per host; null or absent:
+   * none, and evidence requests answer 503). `serve`/`up` use DATA/evidence.
+   */
+  evidenceDir?: string | null;
   /**
    * Isolation (src/respond/isolate/): backends, policy, expiry and the never-isolate list
    * (default: none configured; requests are refused, nothing is isolated automatically).
@@ -172,6 +188,29 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   timeline = isolationTimeline(cases, store, (message, err) => app.log.error({ err }, message));
   onIsolation = (r) => timeline?.onIsolation(r);
   cases.start(opts.cases?.checkEveryMs ?? 30_000);
+  // Forensics and eradication through the agents, and the watch after a clean-up (src/cases/response.ts).
+  const response = new IncidentResponse({
+    engine: cases,
+    store,
+    ...(opts.cases?.watchMs === undefined ? {} : { watchMs: opts.cases.watchMs }),
+    releaseIsolation: async (hostId, why) => {
+      if (await store.currentIsolation(hostId))
+        await deps.isolation.release(hostId, { name: 'auto:recovery' }, why);
+    },
+    log: (message, err) => app.log.error({ err }, message),
+  });
+  cases.onJoined = (incident, f) => response.onJoined(incident, f);
+  response.start(opts.cases?.checkEveryMs ?? 30_000);
+  const evidenceDir = opts.evidenceDir ?? null;
+  // Evidence arrives as raw bytes (application/octet-stream), and only there; every other route takes JSON.
+  app.addContentTypeParser('application/octet-stream', (req, payload, done) => {
+    if (/^\/api\/v1\/hosts\/[^/]+\/tasks\/[^/]+\/evidence(\?|$)/.test(req.url)) done(null, payload);
+    else
+      done(
+        new ApiError('DEMINER_UNSUPPORTED_MEDIA_TYPE', 'this route takes JSON (application/json)'),
+        undefined,
+      );
+  });
   const webRoot = opts.webRoot === undefined ? defaultWebRoot() : opts.webRoot;
   const streams = new StreamSet();
   const routes: ApiRoute[] = [];
@@ -183,8 +222,24 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     ...findingRoutes(deps, opts.bus ?? inProcessBus(store)),
     ...consoleRoutes(deps),
     ...intelRoutes(deps),
-    ...incidentRoutes(deps, cases),
+    ...incidentRoutes(deps, cases, {
+      impact: impactSettings(opts.cases?.impact),
+      ...(evidenceDir === null
+        ? {}
+        : {
+            evidence: async (id: string) =>
+              (await store.tasks.listEvidence({ incidentId: id })).map((e) => ({
+                id: e.id,
+                kind: e.kind,
+                sha256: e.sha256,
+                bytes: e.bytes,
+                collected_at: e.collectedAt,
+                host: e.hostName,
+              })),
+          }),
+    }),
     ...isolationRoutes(deps),
+    ...taskRoutes(deps, response, evidenceDir),
     ...streamRoutes(deps, streams, {
       heartbeatMs: opts.streamHeartbeatMs ?? 15_000,
       maxStreams: opts.maxStreams ?? 256,
@@ -225,6 +280,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     stopWatching();
     cases.stop();
+    response.stop();
     detachCases();
     await cases.idle();
     detachIsolation();

@@ -25,6 +25,8 @@ export interface StartOptions {
   port: number;
   /** SQLite folder (when no database URL is given). */
   dataDir?: string;
+  /** Where collected evidence is kept (default: DATA/evidence when a data folder is given; null: none). */
+  evidenceDir?: string | null;
   /** postgres://… */
   database?: string;
   /** PEM files: serve HTTPS. */
@@ -146,6 +148,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       ...(opts.intelStateDir === undefined ? {} : { intelStateDir: opts.intelStateDir }),
       ...(opts.intelConfig === undefined ? {} : { intelConfig: opts.intelConfig }),
       ...(opts.cases === undefined ? {} : { cases: opts.cases }),
+      // Evidence files beside the data (servers sharing one PostgreSQL should share this folder too).
+      evidenceDir:
+        opts.evidenceDir !== undefined
+          ? opts.evidenceDir
+          : opts.dataDir !== undefined
+            ? join(opts.dataDir, 'evidence')
+            : null,
       ...(opts.isolation === undefined
         ? {}
         : {

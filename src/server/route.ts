@@ -101,7 +101,8 @@ export function defineRoute<B = undefined, Q = undefined, P = undefined>(spec: R
       const state = requestState(req);
       const params = parse(spec.params, withoutNul(req.params), undefined);
       const query = parse(spec.query, withoutNul(req.query ?? {}), undefined);
-      const body = parse(spec.body, withoutNul(req.body), undefined);
+      // A route without a body schema takes no JSON body (an evidence upload reads its raw stream itself).
+      const body = spec.body ? parse(spec.body, withoutNul(req.body), undefined) : (undefined as B);
       return handler({ req, reply, body, query, params, auth: state.auth, state });
     },
   };

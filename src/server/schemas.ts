@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FindingSchema } from '../core/finding.ts';
 import { SEVERITIES } from '../core/severity.ts';
+import { TaskDirectiveSchema } from '../respond/host-tasks/protocol.ts';
 import { IsolationDirectiveSchema } from '../respond/isolate/agent-protocol.ts';
 import { AGENT_CONFIG_LIMITS } from '../store/settings.ts';
 import { ROLES } from '../store/types.ts';
@@ -101,6 +102,10 @@ export const HeartbeatResponse = z.object({
   isolation: IsolationDirectiveSchema.optional().describe(
     'Only while this host is isolated on its own firewall (backend agent-nftables): have the table in place, or have it gone; absent: no isolation holds',
   ),
+  tasks: z
+    .array(TaskDirectiveSchema)
+    .optional()
+    .describe('Evidence collection and eradication for the agent to run, one after the other (absent: none)'),
 });
 
 const L = AGENT_CONFIG_LIMITS;
@@ -442,6 +447,8 @@ export const IncidentSchema = z.object({
   review_due: z.string().nullable(),
   breached: z.array(z.enum(['isolation', 'review'])).describe('The SLA clocks breached'),
   sla: z.object({ isolation: SlaClockSchema, review: SlaClockSchema }),
+  root_cause: z.string().nullable().describe('What caused it (the review); null until set'),
+  lessons: z.string().nullable().describe('What was learned (the review); null until set'),
 });
 export const IncidentsPage = z.object({ items: z.array(IncidentSchema), next: z.string().nullable() });
 export const IncidentsQuery = z.strictObject({
@@ -481,6 +488,8 @@ export const IncidentDetailSchema = IncidentSchema.extend({
   finding_fingerprints: z.array(z.string()),
   indicators: z.array(IndicatorSchema),
 });
+/** Root cause and lessons: free text, bounded (the store's MAX_REVIEW_TEXT). */
+const reviewText = () => z.string().max(20_000).nullable().optional();
 export const IncidentCreateBody = z.strictObject({
   title: shortText(300),
   host: shortText(253).optional(),
@@ -492,8 +501,13 @@ export const IncidentPatchBody = z
     title: shortText(300).optional(),
     assignee: shortText(200).nullable().optional().describe('null: unassigned'),
     links: z.array(IncidentLinkSchema).max(50).optional().describe('Replaces the list'),
+    root_cause: reviewText().describe('What caused it; null or empty clears it'),
+    lessons: reviewText().describe('What was learned; null or empty clears it'),
   })
-  .refine((b) => Object.keys(b).length > 0, 'give at least one of title, assignee, links');
+  .refine(
+    (b) => Object.keys(b).length > 0,
+    'give at least one of title, assignee, links, root_cause, lessons',
+  );
 export const PhaseBody = z.strictObject({
   to: z.enum(PHASE_NAMES),
   note: z.string().min(1).max(10_000).optional(),
@@ -508,7 +522,16 @@ export const ActionBody = z.strictObject({
   detail: z.record(z.string(), z.unknown()).optional(),
 });
 export const ReportQuery = z.strictObject({
-  format: z.enum(['md', 'json']).optional().describe('Default: md'),
+  format: z
+    .enum(['md', 'html', 'json'])
+    .optional()
+    .describe('Default: md; html is a self-contained page (no script, no external resource)'),
+});
+export const MonthParams = z.strictObject({
+  month: z
+    .string()
+    .regex(/^[0-9]{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM (UTC), e.g. 2026-11')
+    .refine((m) => m >= '1970-01', 'a month from 1970-01 on'),
 });
 export const CampaignSchema = z.object({
   id: z.string(),

@@ -38,6 +38,9 @@ export interface IncidentRecord {
   updatedAt: string;
   /** Findings linked. */
   findings: number;
+  /** The review (migration 0007): what caused it, what was learned; null until set. */
+  rootCause: string | null;
+  lessons: string | null;
 }
 
 export type IncidentEventKind =
@@ -127,7 +130,13 @@ export interface IncidentPatch {
   title?: string;
   assignee?: string | null;
   links?: IncidentLink[];
+  /** Free text up to MAX_REVIEW_TEXT characters; null clears it. */
+  rootCause?: string | null;
+  lessons?: string | null;
 }
+
+/** The longest root cause or lessons text the store keeps. */
+export const MAX_REVIEW_TEXT = 20_000;
 
 export interface IncidentStore {
   /**
@@ -171,4 +180,11 @@ export interface IncidentStore {
   recordBreach(incidentId: string, clock: string, due: string, at: string): Promise<boolean>;
   /** High and critical mining findings (T1496) last seen since a time that no incident holds, newest first. */
   unlinkedMiningFindings(since: string, limit: number): Promise<Finding[]>;
+  /**
+   * Incidents opened in [from, to), oldest first, at most `limit` (1..10,000;
+   * the monthly summary asks for one more to know it was cut).
+   */
+  openedBetween(from: string, to: string, limit: number): Promise<IncidentRecord[]>;
+  /** The earliest first_seen of the stored findings each incident holds (incidents without any are left out). */
+  firstFindingSeen(incidentIds: readonly string[]): Promise<Map<string, string>>;
 }

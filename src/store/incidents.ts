@@ -20,6 +20,7 @@ import type {
   NewIncident,
   PhaseMove,
 } from './incident-types.ts';
+import { MAX_REVIEW_TEXT } from './incident-types.ts';
 import { retryTransaction } from './retry.ts';
 import type { Database, IncidentsTable } from './schema.ts';
 import { badCursor, decodeCursor, encodeCursor, isoTime, pageLimit, shortText } from './values.ts';
@@ -67,6 +68,8 @@ function fromRow(r: Row, findings: number): IncidentRecord {
     closedAt: r.closed_at,
     updatedAt: r.updated_at,
     findings,
+    rootCause: r.root_cause ?? null,
+    lessons: r.lessons ?? null,
   };
 }
 
@@ -141,6 +144,19 @@ async function link(trx: Db, incidentId: string, f: LinkedFinding, at: string): 
       .execute();
   }
   return true;
+}
+
+/** Root cause and lessons: any text up to MAX_REVIEW_TEXT characters (an empty one clears, as null does). */
+function reviewText(value: unknown, field: string): string | null {
+  if (typeof value !== 'string' || value.length > MAX_REVIEW_TEXT)
+    throw new StoreInputError(
+      'STORE_BAD_INPUT',
+      `must be a string of at most ${MAX_REVIEW_TEXT} characters`,
+      {
+        location: field,
+      },
+    );
+  return value.trim() === '' ? null : value;
 }
 
 function checkSeverity(s: string, field: string): Severity {
@@ -371,6 +387,22 @@ export function incidentStore(ctx: StoreContext): IncidentStore {
               data: { from: row.assignee, to: set.assignee },
             });
           }
+          // The review's texts: the timeline says it changed and how long it is, the incident holds the text.
+          for (const [field, column, value] of [
+            ['root_cause', 'root_cause', patch.rootCause],
+            ['lessons', 'lessons', patch.lessons],
+          ] as const) {
+            if (value === undefined) continue;
+            const text = value === null ? null : reviewText(value, field);
+            if (text === row[column]) continue;
+            set[column] = text;
+            await insertEvent(trx, id, {
+              kind: 'update',
+              actor,
+              at: when,
+              data: { field, length: text === null ? 0 : text.length },
+            });
+          }
           if (patch.links !== undefined) {
             const text = JSON.stringify(patch.links);
             if (text !== row.links) {
@@ -599,6 +631,35 @@ export function incidentStore(ctx: StoreContext): IncidentStore {
           return true;
         }),
       );
+    },
+
+    async openedBetween(from, to, limit) {
+      const rows = await db
+        .selectFrom('incidents')
+        .selectAll()
+        .where('opened_at', '>=', isoTime(from, 'from'))
+        .where('opened_at', '<', isoTime(to, 'to'))
+        .orderBy('opened_at')
+        .orderBy('id')
+        .limit(pageLimit(limit, 1000, 10_001))
+        .execute();
+      return records(db, rows);
+    },
+
+    async firstFindingSeen(incidentIds) {
+      const out = new Map<string, string>();
+      for (const chunk of chunks([...new Set(incidentIds)], 500)) {
+        if (chunk.length === 0) continue;
+        const rows = await db
+          .selectFrom('incident_findings')
+          .innerJoin('findings', 'findings.fingerprint', 'incident_findings.fingerprint')
+          .select((eb) => ['incident_findings.incident_id', eb.fn.min('findings.first_seen').as('first')])
+          .where('incident_findings.incident_id', 'in', chunk)
+          .groupBy('incident_findings.incident_id')
+          .execute();
+        for (const r of rows) if (typeof r.first === 'string') out.set(r.incident_id, r.first);
+      }
+      return out;
     },
 
     async unlinkedMiningFindings(since, limit) {

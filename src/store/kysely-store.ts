@@ -30,6 +30,8 @@ import { addMetrics, listMetrics, recentHostCpu, rollUpMetrics } from './metrics
 import { runMigrations } from './migrator.ts';
 import type { Database } from './schema.ts';
 import { getAgentConfig, setAgentConfig } from './settings.ts';
+import type { TaskStore } from './task-types.ts';
+import { taskStore } from './tasks.ts';
 import {
   createEnrolment,
   createToken,
@@ -81,6 +83,7 @@ export class KyselyStore implements Store {
   readonly #ingest: IngestQueue;
   readonly #ingestListeners = new Set<(batch: readonly Finding[]) => void>();
   readonly incidents: IncidentStore;
+  readonly tasks: TaskStore;
 
   constructor(db: Kysely<Database>, hooks: EngineHooks, options: StoreOptions = {}) {
     this.kind = hooks.kind;
@@ -92,6 +95,7 @@ export class KyselyStore implements Store {
     // (bench/server/ingest.ts, same run). Several servers on one database still write side by side.
     this.#ingest = new IngestQueue(this.#ctx, 1);
     this.incidents = incidentStore(this.#ctx);
+    this.tasks = taskStore(this.#ctx);
   }
 
   onIngested(listener: (batch: readonly Finding[]) => void): () => void {

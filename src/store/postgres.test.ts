@@ -7,6 +7,7 @@ import { openStore } from './index.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { createPostgresStore } from './postgres.ts';
 import { storeSuite } from './store.suite.ts';
+import { taskSuite } from './tasks.suite.ts';
 
 /**
  * The shared suite on a real PostgreSQL. Every store the suite opens gets
@@ -65,6 +66,7 @@ if (admin === undefined) {
   storeSuite('postgres', async () => openStore({ database: inSchema(URL_ENV, await newSchema()) }), {
     unmigrated: async () => createPostgresStore(inSchema(URL_ENV, await newSchema())),
   });
+  taskSuite('postgres', async () => openStore({ database: inSchema(URL_ENV, await newSchema()) }));
 
   test('postgres: tables and migration records land in the connection schema', async () => {
     const schema = await newSchema();

@@ -21,6 +21,9 @@ export interface Database {
   finding_sightings: FindingSightingsTable;
   isolations: IsolationsTable;
   isolation_actions: IsolationActionsTable;
+  host_tasks: HostTasksTable;
+  evidence: EvidenceTable;
+  evidence_custody: EvidenceCustodyTable;
   schema_migrations: SchemaMigrationsTable;
   // Incidents (migration 0006, ../incidents.ts).
   incidents: IncidentsTable;
@@ -247,6 +250,9 @@ export interface IncidentsTable {
   closed_at: string | null;
   updated_at: string;
   open_key: string | null;
+  /** The review's free text (migration 0007); null until an analyst sets it. */
+  root_cause: ColumnType<string | null, string | null | undefined, string | null>;
+  lessons: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's timeline, in insertion order. */
@@ -295,4 +301,53 @@ export interface IncidentSlaBreachesTable {
   clock: string;
   due: string;
   raised_at: string;
+}
+
+/** Work handed to an agent (migration 0008, ../tasks.ts). */
+export interface HostTasksTable {
+  id: string;
+  host_id: string;
+  host_name: string;
+  incident_id: string | null;
+  kind: string;
+  state: string;
+  /** JSON object. */
+  params: string;
+  requested_by: string;
+  requested_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** JSON object. */
+  result: string | null;
+}
+
+/** A file an agent collected (migration 0008); the bytes are under the evidence folder. */
+export interface EvidenceTable {
+  id: string;
+  task_id: string;
+  incident_id: string | null;
+  host_id: string;
+  host_name: string;
+  kind: string;
+  name: string;
+  /** bigint: PostgreSQL hands it back as a string. */
+  bytes: ColumnType<string | number, number, number>;
+  sha256: string;
+  /** Relative to the evidence folder. */
+  path: string;
+  /** JSON object. */
+  meta: string | null;
+  collected_at: string;
+  stored_at: string;
+}
+
+/** Each piece of evidence's chain of custody, append-only (migration 0008). */
+export interface EvidenceCustodyTable {
+  seq: Generated<number>;
+  evidence_id: string;
+  at: string;
+  actor: string;
+  action: string;
+  /** JSON object. */
+  detail: string | null;
 }

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { openStore, StoreConfigError } from './index.ts';
 import { createSqliteStore, SQLITE_FILE } from './sqlite.ts';
 import { storeSuite } from './store.suite.ts';
+import { taskSuite } from './tasks.suite.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'deminer-store-'));
 let n = 0;
@@ -16,6 +17,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 storeSuite('sqlite', () => openStore({ dataDir: nextDir() }), {
   unmigrated: async () => createSqliteStore(nextDir()),
 });
+taskSuite('sqlite', () => openStore({ dataDir: nextDir() }));
 
 test('sqlite: private folder and file, WAL, reopen keeps data', async () => {
   const dir = nextDir();

@@ -8,6 +8,7 @@
 import type { Finding } from '../core/finding.ts';
 import type { Severity } from '../core/severity.ts';
 import type { IncidentStore } from './incident-types.ts';
+import type { TaskStore } from './task-types.ts';
 
 export const ROLES = ['admin', 'analyst', 'viewer', 'agent', 'sensor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -467,6 +468,8 @@ export interface Store {
 
   /** Incidents, their timelines, indicators and campaigns (./incidents.ts). */
   readonly incidents: IncidentStore;
+  /** Work handed to agents (forensics, eradication), their evidence and its custody. */
+  readonly tasks: TaskStore;
   /**
    * Called after every ingest that wrote (not a replayed key), once its
    * transaction has committed, with the batch: the incident workflow reads

@@ -475,6 +475,21 @@ if (reason) {
       assert.equal(opened.status, 201, JSON.stringify(opened.body));
       await visit(page, adminLog, '/incidents', 'incidents', '[data-testid="incident-board"]');
       await page.getByRole('link', { name: 'e2e user report' }).waitFor();
+      // Its page: phase actions, and the evidence and clean-up panel (nothing asked yet).
+      await visit(
+        page,
+        adminLog,
+        `/incidents/${encodeURIComponent(String((opened.body as { id: string }).id))}`,
+        'incident',
+        '[data-testid="incident-response"]',
+      );
+      await page.getByRole('button', { name: 'Collect evidence' }).waitFor();
+      await page.getByRole('button', { name: 'Eradicate' }).waitFor();
+      assert.equal(
+        await page.locator('[data-testid="incident-response"] .muted').count(),
+        2,
+        'no task, no evidence',
+      );
       await visit(
         page,
         adminLog,

@@ -69,6 +69,7 @@ export const EXPECTED_ROUTES = [
   'POST /incidents/{id}/notes',
   'POST /incidents/{id}/actions',
   'GET /incidents/{id}/report',
+  'GET /reports/month/{month}',
   'GET /campaigns',
   'GET /campaigns/{id}',
   // Isolation (test/server/isolation-api.test.ts).
@@ -82,6 +83,15 @@ export const EXPECTED_ROUTES = [
   // Threat-intel feeds (test/server/intel-feeds.test.ts).
   'GET /intel/feeds',
   'POST /intel/feeds/refresh',
+  // Forensics and eradication through the agent (test/cases/response-api.test.ts, response-e2e.serial.test.ts).
+  'POST /incidents/{id}/evidence',
+  'GET /incidents/{id}/evidence',
+  'POST /incidents/{id}/eradicate',
+  'GET /incidents/{id}/tasks',
+  'GET /evidence/{id}',
+  'GET /evidence/{id}/custody',
+  'POST /hosts/{id}/tasks/{task}/evidence',
+  'POST /hosts/{id}/tasks/{task}/result',
 ].sort();
 
 export function apiSuite(name: string, open: StoreOpener): void {

@@ -16,6 +16,7 @@ import {
   MetricsList,
   MetricsQuery,
 } from '../schemas.ts';
+import { tasksForHeartbeat } from './tasks.ts';
 
 /** Hosts as people read them, and what agents send about their own host (heartbeats, metrics). */
 export function hostRoutes(deps: ServerDeps): ApiRoute[] {
@@ -99,9 +100,13 @@ export function hostRoutes(deps: ServerDeps): ApiRoute[] {
         publishIfChanged(deps, before, after);
         // Read at every heartbeat, not cached: servers sharing one database all hand out the latest.
         const isolation = await deps.isolation.directiveFor(after.id);
+        const tasks = await tasksForHeartbeat(deps, after.id);
         return {
           config: apiAgentConfig(await store.getAgentConfig(), deps.agentConfig).config,
           ...(isolation ? { isolation } : {}),
+          ...(tasks.length > 0
+            ? { tasks: tasks.map((t) => ({ id: t.id, kind: t.kind, params: t.params })) }
+            : {}),
         };
       },
     }),

@@ -1,9 +1,13 @@
+import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { type CaseEngine, CaseError } from '../../cases/engine.ts';
-import { buildReport, reportMarkdown } from '../../cases/report.ts';
+import { buildMonthly, monthlyHtml, monthlyMarkdown } from '../../cases/monthly.ts';
+import { buildReport, type ReportOptions, reportMarkdown } from '../../cases/report.ts';
+import { reportHtml } from '../../cases/report-html.ts';
 import type {
   CampaignRecord,
   IncidentEvent,
+  IncidentPatch,
   IncidentRecord,
   IndicatorRecord,
 } from '../../store/incident-types.ts';
@@ -23,10 +27,14 @@ import {
   IncidentSchema,
   IncidentsPage,
   IncidentsQuery,
+  MonthParams,
   NoteBody,
   PhaseBody,
   ReportQuery,
 } from '../schemas.ts';
+
+/** The HTML reports' policy: nothing loads, nothing runs; only their own inline style applies. */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
 /**
  * The incident workflow's API (docs/incidents.md): viewers read, analysts
@@ -60,6 +68,8 @@ export function apiIncident(engine: CaseEngine, i: IncidentRecord): ApiIncident 
     review_due: sla.review.due,
     breached: (['isolation', 'review'] as const).filter((c) => sla[c].breached),
     sla,
+    root_cause: i.rootCause,
+    lessons: i.lessons,
   };
 }
 
@@ -92,6 +102,25 @@ function apiCampaign(c: CampaignRecord): z.output<typeof CampaignSchema> {
   };
 }
 
+/** A report in the format asked for: its JSON, Markdown, or the HTML page under a policy that loads and runs nothing. */
+function answerReport<T>(
+  reply: FastifyReply,
+  format: 'md' | 'html' | 'json' | undefined,
+  value: T,
+  markdown: (v: T) => string,
+  html: (v: T) => string,
+): unknown {
+  if (format === 'json') return value;
+  if (format === 'html') {
+    reply.type('text/html; charset=utf-8');
+    reply.header('content-security-policy', REPORT_CSP);
+    reply.header('referrer-policy', 'no-referrer');
+    return html(value);
+  }
+  reply.type('text/markdown; charset=utf-8');
+  return markdown(value);
+}
+
 /** The cases layer's refusals as API errors. */
 async function mapped<T>(run: () => Promise<T>): Promise<T> {
   try {
@@ -111,8 +140,17 @@ async function mapped<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export function incidentRoutes(_deps: ServerDeps, engine: CaseEngine): ApiRoute[] {
+/**
+ * `reports`: the cost model's settings and the evidence provider the
+ * reports use (default: the documented defaults, no evidence collection).
+ */
+export function incidentRoutes(
+  deps: ServerDeps,
+  engine: CaseEngine,
+  reports: Pick<ReportOptions, 'impact' | 'evidence' | 'hostCores'> = {},
+): ApiRoute[] {
   const store = engine.store;
+  const reportOptions: ReportOptions = { ...reports, defaultIntervalS: deps.agentConfig.interval_s };
   const detail = async (id: string) => {
     const { incident } = await engine.view(id);
     return {
@@ -186,7 +224,7 @@ export function incidentRoutes(_deps: ServerDeps, engine: CaseEngine): ApiRoute[
       method: 'PATCH',
       url: '/incidents/:id',
       operationId: 'updateIncident',
-      summary: 'Change the title, assignee or links',
+      summary: 'Change the title, assignee, links, root cause or lessons',
       action: 'incidents.update',
       access: ROLE_SETS.acknowledge,
       params: IncidentParams,
@@ -198,10 +236,13 @@ export function incidentRoutes(_deps: ServerDeps, engine: CaseEngine): ApiRoute[
         const who = caller(auth);
         state.target = params.id;
         state.detail = { fields: Object.keys(body) };
-        const patch = {
+        // The engine hands the patch to the store as it is: the review's texts travel in it.
+        const patch: IncidentPatch = {
           ...(body.title === undefined ? {} : { title: body.title }),
           ...(body.assignee === undefined ? {} : { assignee: body.assignee }),
           ...(body.links === undefined ? {} : { links: body.links }),
+          ...(body.root_cause === undefined ? {} : { rootCause: body.root_cause }),
+          ...(body.lessons === undefined ? {} : { lessons: body.lessons }),
         };
         return apiIncident(engine, await mapped(() => engine.update(params.id, patch, who.id)));
       },
@@ -272,22 +313,41 @@ export function incidentRoutes(_deps: ServerDeps, engine: CaseEngine): ApiRoute[
       method: 'GET',
       url: '/incidents/:id/report',
       operationId: 'incidentReport',
-      summary: 'The incident report, Markdown (default) or JSON (?format=json)',
+      summary: 'The incident report: Markdown (default), a self-contained HTML page (?format=html) or JSON',
       action: 'incidents.report',
       access: ROLE_SETS.read,
       params: IncidentParams,
       query: ReportQuery,
       status: 200,
       response: {
-        description: 'The report as Markdown (text/markdown), or its JSON with ?format=json',
+        description:
+          'The report as Markdown (text/markdown), HTML (text/html, with a Content-Security-Policy that loads and runs nothing) or its JSON',
         contentType: 'text/markdown',
       },
       errors: notFound,
       async handler({ params, query, reply }) {
-        const report = await mapped(() => buildReport(engine, params.id));
-        if (query.format === 'json') return report;
-        reply.type('text/markdown; charset=utf-8');
-        return reportMarkdown(report);
+        const report = await mapped(() => buildReport(engine, params.id, reportOptions));
+        return answerReport(reply, query.format, report, reportMarkdown, reportHtml);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/reports/month/:month',
+      operationId: 'monthlyReport',
+      summary:
+        'The incidents opened in one UTC month: counts by phase and severity, mean times, SLA breaches, cost, hosts, campaigns',
+      action: 'reports.month',
+      access: ROLE_SETS.read,
+      params: MonthParams,
+      query: ReportQuery,
+      status: 200,
+      response: {
+        description: 'The summary as Markdown (text/markdown), HTML (text/html) or its JSON',
+        contentType: 'text/markdown',
+      },
+      async handler({ params, query, reply }) {
+        const summary = await buildMonthly(engine, params.month, reportOptions);
+        return answerReport(reply, query.format, summary, monthlyMarkdown, monthlyHtml);
       },
     }),
     defineRoute({

@@ -5,6 +5,8 @@ import * as m0003 from './0003-settings-and-rollups.ts';
 import * as m0004 from './0004-console.ts';
 import * as m0005 from './0005-isolation.ts';
 import * as m0006 from './0006-incidents.ts';
+import * as m0007 from './0007-incident-review.ts';
+import * as m0008 from './0008-host-tasks.ts';
 
 /**
  * Every migration, applied in name order (../migrator.ts). Listed statically,
@@ -18,4 +20,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-console': m0004,
   '0005-isolation': m0005,
   '0006-incidents': m0006,
+  '0007-incident-review': m0007,
+  '0008-host-tasks': m0008,
 };

@@ -10,6 +10,7 @@ import { canAct, getSession, type Session } from '../session.ts';
 import { useLive } from '../stream.ts';
 import type { Severity } from '../types.ts';
 import { useTitle } from '../use-session.ts';
+import { ResponsePanel } from './incident-response.tsx';
 
 /**
  * The incident workflow (docs/incidents.md): a board by phase, each card with
@@ -391,6 +392,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
               </output>
             </section>
           ) : null}
+          <ResponsePanel id={d.id} host={d.host} closed={d.phase === 'closed'} session={session} />
           <section className="panel" aria-labelledby={`${formId}-ind`}>
             <h2 id={`${formId}-ind`}>Indicators</h2>
             {d.indicators.length === 0 ? (

@@ -121,8 +121,8 @@ function answerReport<T>(
   return markdown(value);
 }
 
-/** The cases layer's refusals as API errors. */
-async function mapped<T>(run: () => Promise<T>): Promise<T> {
+/** The cases layer's refusals as API errors (also for routes/tasks.ts). */
+export async function mapped<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
@@ -133,6 +133,7 @@ async function mapped<T>(run: () => Promise<T>): Promise<T> {
       case 'CASE_NOT_FOUND':
         throw new ApiError('DEMINER_NOT_FOUND', message, field);
       case 'CASE_BAD_MOVE':
+      case 'CASE_UNPROCESSABLE':
         throw new ApiError('DEMINER_UNPROCESSABLE', message, field);
       default:
         throw new ApiError('DEMINER_CONFLICT', message, field);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { CaseError } from '../../cases/engine.ts';
 import type { IncidentResponse } from '../../cases/response.ts';
 import {
   COLLECT_ITEMS,
@@ -17,6 +16,7 @@ import type { ServerDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { type ApiRoute, caller, defineRoute, ROLE_SETS } from '../route.ts';
 import { IncidentParams } from '../schemas.ts';
+import { mapped } from './incidents.ts';
 
 /**
  * Forensics and eradication through the host's agent (issue 17): analysts
@@ -150,25 +150,6 @@ const TaskParams = z.strictObject({
   task: z.string().regex(TASK_ID, 'a task id (task_…)'),
 });
 const EvidenceParams = z.strictObject({ id: z.string().regex(EVIDENCE_ID, 'an evidence id (ev_…)') });
-
-async function mapped<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    if (!(e instanceof CaseError)) throw e;
-    const field = e.location === undefined ? {} : { field: e.location };
-    const message = e.location === undefined ? e.message : e.message.slice(e.location.length + 2);
-    switch (e.code) {
-      case 'CASE_NOT_FOUND':
-        throw new ApiError('DEMINER_NOT_FOUND', message, field);
-      case 'CASE_BAD_MOVE':
-      case 'CASE_UNPROCESSABLE':
-        throw new ApiError('DEMINER_UNPROCESSABLE', message, field);
-      default:
-        throw new ApiError('DEMINER_CONFLICT', message, field);
-    }
-  }
-}
 
 function ownHost(hostId: string | undefined, id: string): void {
   if (hostId !== id)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { freemem, hostname, networkInterfaces, release, totalmem } from 'node:os';
+import { cpus, freemem, hostname, networkInterfaces, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeminerError, describeError } from '../core/errors.ts';
@@ -133,7 +133,13 @@ function hostFacts(): HostFacts {
   const addresses: string[] = [];
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (!a.internal && addresses.length < 64) addresses.push(a.address);
-  return { os: 'linux', kernel: release(), addresses, agent_version: agentVersion() };
+  return {
+    os: 'linux',
+    kernel: release(),
+    addresses,
+    agent_version: agentVersion(),
+    cpus: cpus().length || 1,
+  };
 }
 
 function sameServer(a: string, b: string): boolean {

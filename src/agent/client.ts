@@ -111,6 +111,7 @@ export interface HostFacts {
   kernel?: string;
   addresses?: string[];
   agent_version?: string;
+  cpus?: number;
 }
 
 export interface AgentConfig {

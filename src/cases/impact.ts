@@ -422,7 +422,7 @@ export function computeImpact(input: ImpactInput): Impact {
   const hostShare = meanCores !== null && hostCores !== null ? meanCores / hostCores : null;
   if (measured && hostCores === null)
     notMeasured.push(
-      'Share of host capacity: unknown — the store does not know how many cores the host has (the agent does not report it).',
+      'Share of host capacity: unknown — no agent has reported how many CPUs the host has (agents report it with every heartbeat since migration 0009).',
     );
 
   const earnings: ImpactEarning[] = [];

@@ -48,8 +48,8 @@ export interface ReportOptions {
   defaultIntervalS?: number;
   /** The sample interval, already read (the monthly summary reads it once, not per incident). */
   intervalS?: number;
-  /** The host's core count when something knows it (the store does not yet). */
-  hostCores?: (hostName: string) => number | undefined;
+  /** The host's core count when something knows it (the server: what the host's agent reports). */
+  hostCores?: (hostName: string) => number | undefined | Promise<number | undefined>;
   /**
    * The evidence collected for the incident (the forensics layer fills it):
    * the items, or a provider asked with the incident's id; absent: this
@@ -197,7 +197,7 @@ export async function incidentImpact(
   const base = {
     window,
     intervalS: opts.intervalS ?? (await sampleInterval(store, opts)),
-    hostCores: i.hostName === null ? null : (opts.hostCores?.(i.hostName) ?? null),
+    hostCores: i.hostName === null ? null : ((await opts.hostCores?.(i.hostName)) ?? null),
     coins: ctx.coins,
     settings: opts.impact ?? impactSettings(undefined),
   };

@@ -224,6 +224,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     ...intelRoutes(deps),
     ...incidentRoutes(deps, cases, {
       impact: impactSettings(opts.cases?.impact),
+      hostCores: async (name: string) => (await store.getHostByName(name))?.cpus,
       ...(evidenceDir === null
         ? {}
         : {

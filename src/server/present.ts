@@ -63,6 +63,7 @@ export function apiHost(h: HostRecord, gaps: HostGaps, now = Date.now()): ApiHos
     kernel: h.kernel ?? null,
     addresses: [...h.addresses],
     agent_version: h.agentVersion ?? null,
+    cpus: h.cpus ?? null,
     agent: h.agent,
   };
 }

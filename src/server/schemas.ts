@@ -75,6 +75,13 @@ const hostFacts = {
   kernel: shortText().optional(),
   addresses: z.array(z.string().min(1).max(64)).max(64).optional(),
   agent_version: shortText(64).optional(),
+  cpus: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_536)
+    .optional()
+    .describe('CPUs the host has (the share of it a miner takes)'),
 };
 export const EnrolBody = z.strictObject({
   secret: z.string().min(1).max(512),
@@ -241,6 +248,7 @@ export const HostSchema = z.object({
   kernel: z.string().nullable(),
   addresses: z.array(z.string()),
   agent_version: z.string().nullable(),
+  cpus: z.number().int().nullable().describe('CPUs the host has, as its agent reports them'),
   agent: z.boolean(),
 });
 export const SeverityCountsSchema = z.object({

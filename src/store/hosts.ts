@@ -26,6 +26,7 @@ export interface HostUpdate {
   kernel?: string;
   addresses?: readonly string[];
   agentVersion?: string;
+  cpus?: number;
   /** Absent: keep what the host was (a finding naming a host does not make it an agent or not). */
   agent?: boolean;
   /** The earliest and latest times this update saw the host at. */
@@ -36,6 +37,11 @@ export interface HostUpdate {
 /** Ids of hosts only sensors and hunts name: derived from the name, so every writer agrees on them. */
 export function derivedHostId(name: string): string {
   return 'h_' + createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** A CPU count as stored: a whole number from 1 to 65,536, else none. */
+function cpuCount(n: number | undefined): number | null {
+  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 65_536 ? n : null;
 }
 
 export function hostStatus(lastSeen: string, now: number, gaps: HostGaps): HostStatus {
@@ -58,6 +64,7 @@ export function hostFromRow(r: Selectable<HostsTable>, ctx: StoreContext): HostR
   if (r.os !== null) h.os = r.os;
   if (r.kernel !== null) h.kernel = r.kernel;
   if (r.agent_version !== null) h.agentVersion = r.agent_version;
+  if (r.cpus !== null && r.cpus !== undefined) h.cpus = Number(r.cpus);
   return h;
 }
 
@@ -104,6 +111,7 @@ export async function upsertHost(
       addresses: addresses ?? '[]',
       agent_version: optionalText(h.agentVersion, 'agentVersion', 128),
       agent: h.agent ? 1 : 0,
+      cpus: cpuCount(h.cpus),
       first_seen: firstAt,
       last_seen: lastAt,
       search_text: '',
@@ -153,6 +161,7 @@ export async function upsertHost(
     agent_version:
       h.agentVersion !== undefined ? optionalText(h.agentVersion, 'agentVersion', 128) : row.agent_version,
     agent: h.agent === undefined ? row.agent : h.agent ? 1 : 0,
+    cpus: h.cpus !== undefined ? cpuCount(h.cpus) : row.cpus,
   };
   const updated = await db
     .updateTable('hosts')
@@ -204,6 +213,7 @@ export async function touchHostsSeen(
         addresses: '[]',
         agent_version: null,
         agent: 0,
+        cpus: null,
         first_seen: isoTime(s.first, 'at'),
         last_seen: isoTime(s.last, 'at'),
         search_text: '',

@@ -143,7 +143,14 @@ export class KyselyStore implements Store {
   }
   enrol(
     secret: string,
-    host: { name: string; os?: string; kernel?: string; addresses?: string[]; agentVersion?: string },
+    host: {
+      name: string;
+      os?: string;
+      kernel?: string;
+      addresses?: string[];
+      agentVersion?: string;
+      cpus?: number;
+    },
   ) {
     return enrol(this.#ctx, secret, host);
   }

@@ -72,6 +72,8 @@ export interface HostsTable {
   addresses: string;
   agent_version: string | null;
   agent: number;
+  /** CPUs the agent reports (migration 0009); null otherwise. */
+  cpus: number | null;
   first_seen: string;
   last_seen: string;
   /** Lower-cased name, os, kernel and addresses, for the `text` filter. */

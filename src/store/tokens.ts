@@ -119,7 +119,14 @@ export async function createEnrolment(
 export async function enrol(
   ctx: StoreContext,
   secret: string,
-  host: { name: string; os?: string; kernel?: string; addresses?: string[]; agentVersion?: string },
+  host: {
+    name: string;
+    os?: string;
+    kernel?: string;
+    addresses?: string[];
+    agentVersion?: string;
+    cpus?: number;
+  },
 ): Promise<{ token: string; host: HostRecord } | undefined> {
   if (!looksLike(secret, ENROLMENT_PREFIX)) return undefined;
   const hash = hashSecret(secret);
@@ -146,6 +153,7 @@ export async function enrol(
     if (host.kernel !== undefined) update.kernel = host.kernel;
     if (host.addresses !== undefined) update.addresses = host.addresses;
     if (host.agentVersion !== undefined) update.agentVersion = host.agentVersion;
+    if (host.cpus !== undefined) update.cpus = host.cpus;
     const record = await upsertHost(trx, ctx, update);
     const token = newSecret(TOKEN_PREFIX);
     await trx

@@ -45,6 +45,8 @@ export interface HostRecord {
   kernel?: string;
   addresses: string[];
   agentVersion?: string;
+  /** CPUs the host has, as its agent reports them. */
+  cpus?: number;
   /** Whether an agent reports for it (else only sensors and hunts name it). */
   agent: boolean;
   firstSeen: string;
@@ -350,7 +352,14 @@ export interface Store {
   /** Trades a valid enrolment secret for a new agent token bound to the host; undefined when invalid, expired or used up. */
   enrol(
     secret: string,
-    host: { name: string; os?: string; kernel?: string; addresses?: string[]; agentVersion?: string },
+    host: {
+      name: string;
+      os?: string;
+      kernel?: string;
+      addresses?: string[];
+      agentVersion?: string;
+      cpus?: number;
+    },
   ): Promise<{ token: string; host: HostRecord } | undefined>;
 
   /** Creates or refreshes a host (heartbeat); returns it. */
@@ -361,6 +370,7 @@ export interface Store {
     kernel?: string;
     addresses?: string[];
     agentVersion?: string;
+    cpus?: number;
     agent?: boolean;
     at: string;
   }): Promise<HostRecord>;

@@ -145,8 +145,11 @@ describe('evidence and eradication API', () => {
       { pid: 4242, start: '2026-11-30T10:00:00.000Z', executable: '/tmp/.x/kworker' },
     ]);
 
-    // The agent is handed the task once (running), the other host never.
-    const hb = await agent.heartbeat();
+    // The agent is handed the task once (running), the other host never; it tells its CPU count.
+    const hb = await agent.heartbeat({ cpus: 8 });
+    assert.equal((await call(viewer, 'GET', `/hosts/${e1.host.id}`)).json.cpus, 8);
+    const report = await call(viewer, 'GET', `/incidents/${incident.id}/report?format=json`);
+    assert.equal(report.json.impact.host_cores, 8, 'the report knows the host size');
     assert.deepEqual(
       hb.tasks?.map((t: Json) => [t.id, t.kind]),
       [[asked.json.id, 'collect']],

@@ -111,6 +111,7 @@ export function accessRoutes(deps: ServerDeps): ApiRoute[] {
           ...(h.kernel === undefined ? {} : { kernel: h.kernel }),
           ...(h.addresses === undefined ? {} : { addresses: h.addresses }),
           ...(h.agent_version === undefined ? {} : { agentVersion: h.agent_version }),
+          ...(h.cpus === undefined ? {} : { cpus: h.cpus }),
         });
         if (!result) {
           // A wrong secret is a failed authentication: it counts towards the address's limit.

@@ -93,6 +93,7 @@ export function hostRoutes(deps: ServerDeps): ApiRoute[] {
           ...(facts.kernel === undefined ? {} : { kernel: facts.kernel }),
           ...(facts.addresses === undefined ? {} : { addresses: facts.addresses }),
           ...(facts.agent_version === undefined ? {} : { agentVersion: facts.agent_version }),
+          ...(facts.cpus === undefined ? {} : { cpus: facts.cpus }),
           agent: true,
           at: new Date().toISOString(),
         });

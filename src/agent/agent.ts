@@ -17,6 +17,7 @@ import { LruMap } from '../detect/network/lru-map.ts';
 import { loadDefaultIntel } from '../intel/index.ts';
 import { ScanCache, type ScanResult, scanHost } from '../pipeline/scan.ts';
 import { type AgentConfig, ApiClient, ApiClientError, type HostFacts, type MetricItem } from './client.ts';
+import { EnergyMeter } from './energy.ts';
 import { AgentIsolation } from './isolation.ts';
 import { FINDINGS_PER_BATCH } from './send-findings.ts';
 import { Backoff, type Disposition, Spool, type SpoolStats } from './spool.ts';
@@ -129,7 +130,7 @@ function agentVersion(): string {
   }
 }
 
-function hostFacts(): HostFacts {
+function hostFacts(energy?: EnergyMeter): HostFacts {
   const addresses: string[] = [];
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (!a.internal && addresses.length < 64) addresses.push(a.address);
@@ -139,7 +140,14 @@ function hostFacts(): HostFacts {
     addresses,
     agent_version: agentVersion(),
     cpus: cpus().length || 1,
+    ...wattsOf(energy),
   };
+}
+
+/** The measured marginal watts per busy core, once the RAPL counters allow a fit (energy.ts). */
+function wattsOf(energy: EnergyMeter | undefined): { watts_per_core?: number } {
+  const w = energy?.wattsPerCore();
+  return w === undefined ? {} : { watts_per_core: w };
 }
 
 function sameServer(a: string, b: string): boolean {
@@ -170,6 +178,8 @@ export class Agent {
   #client: ApiClient | undefined;
   /** This host's firewall isolation, when the server holds one (isolation.ts). */
   #isolation: AgentIsolation | undefined;
+  /** What a busy core costs this host in watts, from its RAPL counters (energy.ts). */
+  readonly #energy = new EnergyMeter();
   /** Forensics and eradication the server hands over (tasks.ts). */
   #tasks: AgentTasks | undefined;
   #state: AgentState | undefined;
@@ -339,7 +349,9 @@ export class Agent {
     if (this.#heartbeatInFlight) return;
     this.#heartbeatInFlight = true;
     try {
-      const { config, isolation, isolationUnreadable, tasks } = await this.#client!.heartbeat(hostFacts());
+      const { config, isolation, isolationUnreadable, tasks } = await this.#client!.heartbeat(
+        hostFacts(this.#energy),
+      );
       this.#config = config;
       await this.#isolation?.onHeartbeat(isolation, isolationUnreadable === true);
       this.#tasks?.onHeartbeat(tasks);
@@ -384,6 +396,7 @@ export class Agent {
       return;
     }
     this.#scans++;
+    this.#energy.sample();
     const snapshot = scan.snapshot;
     const baseline = this.#detector.observe(snapshot);
     const all = [...scan.findings, ...baseline];

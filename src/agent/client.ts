@@ -112,6 +112,8 @@ export interface HostFacts {
   addresses?: string[];
   agent_version?: string;
   cpus?: number;
+  /** Marginal watts of one busy core, measured with the host's RAPL counters (absent without them). */
+  watts_per_core?: number;
 }
 
 export interface AgentConfig {

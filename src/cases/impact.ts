@@ -167,6 +167,8 @@ export interface ImpactInput {
   intervalS: number;
   /** The host's cores, when known. */
   hostCores: number | null;
+  /** Marginal watts of a busy core measured on the host (its agent's RAPL fit), when known: used instead of the model. */
+  measuredWattsPerCore?: number | null;
   /** Coins of the incident's validated wallets (monero, bytecoin). */
   coins: readonly string[];
   settings: ImpactSettings;
@@ -212,6 +214,8 @@ export interface Impact {
   cost: number | null;
   currency: string;
   watts_per_core: number;
+  /** Where watts_per_core comes from: the host's RAPL fit, the config file, or the documented default. */
+  watts_per_core_source: 'rapl' | 'configured' | 'default';
   price_per_kwh: number;
   earnings: ImpactEarning[];
   processes: {
@@ -398,10 +402,19 @@ export function computeImpact(input: ImpactInput): Impact {
     assumptions.push(
       'Older samples are kept as 5-minute or 1-hour averages: such a bucket counts for its number of samples × the interval (at most its length).',
     );
-  const energyKwh = measured ? ((coreMs / 1000) * cfg.wattsPerCore) / 3.6e6 : null;
+  const metered =
+    input.measuredWattsPerCore !== undefined &&
+    input.measuredWattsPerCore !== null &&
+    input.measuredWattsPerCore > 0
+      ? input.measuredWattsPerCore
+      : null;
+  const wattsPerCore = metered ?? cfg.wattsPerCore;
+  const energyKwh = measured ? ((coreMs / 1000) * wattsPerCore) / 3.6e6 : null;
   const cost = energyKwh === null ? null : energyKwh * cfg.pricePerKwh;
   assumptions.push(
-    `Energy: ${formatNumber(cfg.wattsPerCore)} W per busy core${cfg.defaulted.wattsPerCore ? ' (the default, an assumption: server CPUs draw about 4–12 W per core at full load, plus memory, fans and power-supply losses; set cases.impact.watts_per_core)' : ' (configured)'}. Modelled, not metered: the agent sends no RAPL energy counters.`,
+    metered !== null
+      ? `Energy: ${formatNumber(metered)} W per busy core, measured on the host: its agent fits the CPU packages' power (RAPL energy counters) against the busy cores, and this is the slope — what one more busy core costs, the idle floor left out. Memory, disks, fans and power-supply losses are not in the counters.`
+      : `Energy: ${formatNumber(cfg.wattsPerCore)} W per busy core${cfg.defaulted.wattsPerCore ? ' (the default, an assumption: server CPUs draw about 4–12 W per core at full load, plus memory, fans and power-supply losses; set cases.impact.watts_per_core)' : ' (configured)'}. Modelled, not metered: the host's agent reported no RAPL measurement (no counters, as in most virtual machines, or not enough variation in load yet).`,
     `Electricity at ${formatNumber(cfg.pricePerKwh)} ${cfg.currency}/kWh${cfg.defaulted.pricePerKwh ? ' (the default, an assumption in the range of EU non-household prices; set cases.impact.price_per_kwh)' : ' (configured)'}.`,
   );
 
@@ -487,7 +500,8 @@ export function computeImpact(input: ImpactInput): Impact {
     energy_kwh: energyKwh === null ? null : Number(energyKwh.toPrecision(6)),
     cost: cost === null ? null : Number(cost.toPrecision(6)),
     currency: cfg.currency,
-    watts_per_core: cfg.wattsPerCore,
+    watts_per_core: wattsPerCore,
+    watts_per_core_source: metered !== null ? 'rapl' : cfg.defaulted.wattsPerCore ? 'default' : 'configured',
     price_per_kwh: cfg.pricePerKwh,
     earnings,
     processes,

@@ -50,6 +50,8 @@ export interface ReportOptions {
   intervalS?: number;
   /** The host's core count when something knows it (the server: what the host's agent reports). */
   hostCores?: (hostName: string) => number | undefined | Promise<number | undefined>;
+  /** The host's measured marginal watts per busy core (its agent's RAPL fit), when it has one. */
+  hostWattsPerCore?: (hostName: string) => number | undefined | Promise<number | undefined>;
   /**
    * The evidence collected for the incident (the forensics layer fills it):
    * the items, or a provider asked with the incident's id; absent: this
@@ -198,6 +200,7 @@ export async function incidentImpact(
     window,
     intervalS: opts.intervalS ?? (await sampleInterval(store, opts)),
     hostCores: i.hostName === null ? null : ((await opts.hostCores?.(i.hostName)) ?? null),
+    measuredWattsPerCore: i.hostName === null ? null : ((await opts.hostWattsPerCore?.(i.hostName)) ?? null),
     coins: ctx.coins,
     settings: opts.impact ?? impactSettings(undefined),
   };

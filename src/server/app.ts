@@ -225,6 +225,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     ...incidentRoutes(deps, cases, {
       impact: impactSettings(opts.cases?.impact),
       hostCores: async (name: string) => (await store.getHostByName(name))?.cpus,
+      hostWattsPerCore: async (name: string) => (await store.getHostByName(name))?.wattsPerCore,
       ...(evidenceDir === null
         ? {}
         : {

@@ -64,6 +64,7 @@ export function apiHost(h: HostRecord, gaps: HostGaps, now = Date.now()): ApiHos
     addresses: [...h.addresses],
     agent_version: h.agentVersion ?? null,
     cpus: h.cpus ?? null,
+    watts_per_core: h.wattsPerCore ?? null,
     agent: h.agent,
   };
 }

@@ -82,6 +82,12 @@ const hostFacts = {
     .max(65_536)
     .optional()
     .describe('CPUs the host has (the share of it a miner takes)'),
+  watts_per_core: z
+    .number()
+    .min(0.1)
+    .max(1000)
+    .optional()
+    .describe("Marginal watts of one busy core, from the host's RAPL counters"),
 };
 export const EnrolBody = z.strictObject({
   secret: z.string().min(1).max(512),
@@ -249,6 +255,12 @@ export const HostSchema = z.object({
   addresses: z.array(z.string()),
   agent_version: z.string().nullable(),
   cpus: z.number().int().nullable().describe('CPUs the host has, as its agent reports them'),
+  watts_per_core: z
+    .number()
+    .nullable()
+    .describe(
+      'Marginal watts of one busy core, measured by its agent with the RAPL counters (null: not measured)',
+    ),
   agent: z.boolean(),
 });
 export const SeverityCountsSchema = z.object({

@@ -27,6 +27,7 @@ export interface HostUpdate {
   addresses?: readonly string[];
   agentVersion?: string;
   cpus?: number;
+  wattsPerCore?: number;
   /** Absent: keep what the host was (a finding naming a host does not make it an agent or not). */
   agent?: boolean;
   /** The earliest and latest times this update saw the host at. */
@@ -42,6 +43,11 @@ export function derivedHostId(name: string): string {
 /** A CPU count as stored: a whole number from 1 to 65,536, else none. */
 function cpuCount(n: number | undefined): number | null {
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 65_536 ? n : null;
+}
+
+/** Watts per busy core as stored: a positive figure up to 1,000, else none. */
+function watts(w: number | undefined): number | null {
+  return w !== undefined && Number.isFinite(w) && w > 0 && w <= 1000 ? w : null;
 }
 
 export function hostStatus(lastSeen: string, now: number, gaps: HostGaps): HostStatus {
@@ -65,6 +71,7 @@ export function hostFromRow(r: Selectable<HostsTable>, ctx: StoreContext): HostR
   if (r.kernel !== null) h.kernel = r.kernel;
   if (r.agent_version !== null) h.agentVersion = r.agent_version;
   if (r.cpus !== null && r.cpus !== undefined) h.cpus = Number(r.cpus);
+  if (r.watts_per_core !== null && r.watts_per_core !== undefined) h.wattsPerCore = Number(r.watts_per_core);
   return h;
 }
 
@@ -112,6 +119,7 @@ export async function upsertHost(
       agent_version: optionalText(h.agentVersion, 'agentVersion', 128),
       agent: h.agent ? 1 : 0,
       cpus: cpuCount(h.cpus),
+      watts_per_core: watts(h.wattsPerCore),
       first_seen: firstAt,
       last_seen: lastAt,
       search_text: '',
@@ -162,6 +170,7 @@ export async function upsertHost(
       h.agentVersion !== undefined ? optionalText(h.agentVersion, 'agentVersion', 128) : row.agent_version,
     agent: h.agent === undefined ? row.agent : h.agent ? 1 : 0,
     cpus: h.cpus !== undefined ? cpuCount(h.cpus) : row.cpus,
+    watts_per_core: h.wattsPerCore !== undefined ? watts(h.wattsPerCore) : row.watts_per_core,
   };
   const updated = await db
     .updateTable('hosts')
@@ -214,6 +223,7 @@ export async function touchHostsSeen(
         agent_version: null,
         agent: 0,
         cpus: null,
+        watts_per_core: null,
         first_seen: isoTime(s.first, 'at'),
         last_seen: isoTime(s.last, 'at'),
         search_text: '',

@@ -141,17 +141,7 @@ export class KyselyStore implements Store {
   deleteEnrolment(id: string) {
     return deleteEnrolment(this.#ctx, id);
   }
-  enrol(
-    secret: string,
-    host: {
-      name: string;
-      os?: string;
-      kernel?: string;
-      addresses?: string[];
-      agentVersion?: string;
-      cpus?: number;
-    },
-  ) {
+  enrol(secret: string, host: Parameters<Store['enrol']>[1]) {
     return enrol(this.#ctx, secret, host);
   }
 

@@ -74,6 +74,8 @@ export interface HostsTable {
   agent: number;
   /** CPUs the agent reports (migration 0009); null otherwise. */
   cpus: number | null;
+  /** Marginal watts of a busy core, from the host's RAPL counters (migration 0009); null without them. */
+  watts_per_core: number | null;
   first_seen: string;
   last_seen: string;
   /** Lower-cased name, os, kernel and addresses, for the `text` filter. */

@@ -126,6 +126,7 @@ export async function enrol(
     addresses?: string[];
     agentVersion?: string;
     cpus?: number;
+    wattsPerCore?: number;
   },
 ): Promise<{ token: string; host: HostRecord } | undefined> {
   if (!looksLike(secret, ENROLMENT_PREFIX)) return undefined;
@@ -154,6 +155,7 @@ export async function enrol(
     if (host.addresses !== undefined) update.addresses = host.addresses;
     if (host.agentVersion !== undefined) update.agentVersion = host.agentVersion;
     if (host.cpus !== undefined) update.cpus = host.cpus;
+    if (host.wattsPerCore !== undefined) update.wattsPerCore = host.wattsPerCore;
     const record = await upsertHost(trx, ctx, update);
     const token = newSecret(TOKEN_PREFIX);
     await trx

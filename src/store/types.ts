@@ -47,6 +47,8 @@ export interface HostRecord {
   agentVersion?: string;
   /** CPUs the host has, as its agent reports them. */
   cpus?: number;
+  /** Marginal watts of one busy core, measured by its agent with the RAPL counters. */
+  wattsPerCore?: number;
   /** Whether an agent reports for it (else only sensors and hunts name it). */
   agent: boolean;
   firstSeen: string;
@@ -371,6 +373,7 @@ export interface Store {
     addresses?: string[];
     agentVersion?: string;
     cpus?: number;
+    wattsPerCore?: number;
     agent?: boolean;
     at: string;
   }): Promise<HostRecord>;

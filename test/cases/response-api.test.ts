@@ -146,8 +146,9 @@ describe('evidence and eradication API', () => {
     ]);
 
     // The agent is handed the task once (running), the other host never; it tells its CPU count.
-    const hb = await agent.heartbeat({ cpus: 8 });
-    assert.equal((await call(viewer, 'GET', `/hosts/${e1.host.id}`)).json.cpus, 8);
+    const hb = await agent.heartbeat({ cpus: 8, watts_per_core: 11.5 });
+    const h = (await call(viewer, 'GET', `/hosts/${e1.host.id}`)).json;
+    assert.deepEqual([h.cpus, h.watts_per_core], [8, 11.5]);
     const report = await call(viewer, 'GET', `/incidents/${incident.id}/report?format=json`);
     assert.equal(report.json.impact.host_cores, 8, 'the report knows the host size');
     assert.deepEqual(

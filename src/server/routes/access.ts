@@ -112,6 +112,7 @@ export function accessRoutes(deps: ServerDeps): ApiRoute[] {
           ...(h.addresses === undefined ? {} : { addresses: h.addresses }),
           ...(h.agent_version === undefined ? {} : { agentVersion: h.agent_version }),
           ...(h.cpus === undefined ? {} : { cpus: h.cpus }),
+          ...(h.watts_per_core === undefined ? {} : { wattsPerCore: h.watts_per_core }),
         });
         if (!result) {
           // A wrong secret is a failed authentication: it counts towards the address's limit.

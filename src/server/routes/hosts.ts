@@ -94,6 +94,7 @@ export function hostRoutes(deps: ServerDeps): ApiRoute[] {
           ...(facts.addresses === undefined ? {} : { addresses: facts.addresses }),
           ...(facts.agent_version === undefined ? {} : { agentVersion: facts.agent_version }),
           ...(facts.cpus === undefined ? {} : { cpus: facts.cpus }),
+          ...(facts.watts_per_core === undefined ? {} : { wattsPerCore: facts.watts_per_core }),
           agent: true,
           at: new Date().toISOString(),
         });

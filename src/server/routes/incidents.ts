@@ -148,7 +148,7 @@ export async function mapped<T>(run: () => Promise<T>): Promise<T> {
 export function incidentRoutes(
   deps: ServerDeps,
   engine: CaseEngine,
-  reports: Pick<ReportOptions, 'impact' | 'evidence' | 'hostCores'> = {},
+  reports: Pick<ReportOptions, 'impact' | 'evidence' | 'hostCores' | 'hostWattsPerCore'> = {},
 ): ApiRoute[] {
   const store = engine.store;
   const reportOptions: ReportOptions = { ...reports, defaultIntervalS: deps.agentConfig.interval_s };

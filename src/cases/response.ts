@@ -91,21 +91,8 @@ export interface ResponseOptions {
   log?: (message: string, err?: unknown) => void;
 }
 
-interface Watch {
-  incidentId: string;
-  hostId: string;
-  hostName: string;
-  taskId: string;
-  until: number;
-  /** When the clean-up ended: only what is observed after it counts as a return. */
-  since: string;
-  /** Processes the clean-up killed (a scan that overlapped it may still report them). */
-  killed: Set<number>;
-}
-
 export class IncidentResponse {
   readonly #o: ResponseOptions;
-  readonly #watches = new Map<string, Watch>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: ResponseOptions) {
@@ -261,19 +248,14 @@ export class IncidentResponse {
       actor,
     );
     if (task.kind === 'eradicate' && verified) {
-      this.#watches.set(task.incidentId, {
-        incidentId: task.incidentId,
-        hostId: task.hostId,
-        hostName: task.hostName,
-        taskId: task.id,
-        until: Date.now() + watchMs,
+      // Kept in the store: a restart, or another server on the same database, keeps watching.
+      await this.#o.store.tasks.startWatch(task.id, {
         since: task.finishedAt ?? this.#o.engine.nowIso(),
-        killed: new Set(
-          result.steps
-            .filter((s) => s.step === 'kill' && s.ok)
-            .map((s) => Number(/^pid (\d+)$/.exec(s.target ?? '')?.[1]))
-            .filter((n) => Number.isInteger(n)),
-        ),
+        until: new Date(Date.now() + watchMs).toISOString(),
+        killed: result.steps
+          .filter((s) => s.step === 'kill' && s.ok)
+          .map((s) => Number(/^pid (\d+)$/.exec(s.target ?? '')?.[1]))
+          .filter((n) => Number.isInteger(n)),
       });
     }
   }
@@ -284,19 +266,21 @@ export class IncidentResponse {
    * the incident goes back to eradication and the watch ends.
    */
   async onJoined(incident: IncidentRecord, f: Finding): Promise<void> {
-    const w = this.#watches.get(incident.id);
-    if (!w || Date.now() > w.until) return;
     const persistence = typeof f.evidence['file'] === 'string';
     if (!isMiningFinding(f) && !persistence) return;
+    const task = await this.#o.store.tasks.activeWatch(incident.id, new Date().toISOString());
+    const w = task?.watch;
+    if (!task || !w) return;
     // A scan that overlapped the clean-up reports what it saw before it: not a return.
     if (f['@timestamp'] <= w.since) return;
-    if (f.process?.pid !== undefined && w.killed.has(f.process.pid)) return;
-    this.#watches.delete(incident.id);
+    if (f.process?.pid !== undefined && w.killed.includes(f.process.pid)) return;
+    // Once, whichever server saw it first.
+    if (!(await this.#o.store.tasks.endWatch(task.id, this.#o.engine.nowIso(), 'returned'))) return;
     await this.#o.engine.action(
       incident.id,
       'eradication.returned',
       {
-        task: w.taskId,
+        task: task.id,
         fingerprint: f.fingerprint,
         rule_id: f.rule.id,
         message: f.message.slice(0, 500),
@@ -319,36 +303,38 @@ export class IncidentResponse {
 
   /** Ends watches whose time is up: nothing came back, so the incident moves on to recovery and the host is released. */
   async tick(now = Date.now()): Promise<void> {
-    for (const w of [...this.#watches.values()]) {
-      if (now < w.until) continue;
-      this.#watches.delete(w.incidentId);
+    const at = new Date(now).toISOString();
+    for (const task of await this.#o.store.tasks.dueWatches(at, 100)) {
+      if (task.incidentId === null) continue;
+      // Once, whichever server gets there first.
+      if (!(await this.#o.store.tasks.endWatch(task.id, at, 'quiet'))) continue;
       await this.#o.engine.action(
-        w.incidentId,
+        task.incidentId,
         'eradication.watch_ended',
-        { task: w.taskId, returned: false },
+        { task: task.id, returned: false },
         'auto:watch',
       );
-      const incident = await this.#o.engine.get(w.incidentId);
+      const incident = await this.#o.engine.get(task.incidentId);
       if (incident.phase === 'eradication')
         await this.#o.engine.move(
-          w.incidentId,
+          task.incidentId,
           'recovery',
           'auto:watch',
           'nothing came back during the watch',
         );
       if (this.#o.releaseIsolation) {
         try {
-          await this.#o.releaseIsolation(w.hostId, `incident ${w.incidentId}: recovery`);
+          await this.#o.releaseIsolation(task.hostId, `incident ${task.incidentId}: recovery`);
         } catch (e) {
-          this.#o.log?.(`release of ${w.hostName} at recovery failed`, e);
+          this.#o.log?.(`release of ${task.hostName} at recovery failed`, e);
         }
       }
     }
   }
 
-  /** Watches in force (tests, the API). */
-  watching(incidentId: string): { until: string; task: string } | undefined {
-    const w = this.#watches.get(incidentId);
-    return w ? { until: new Date(w.until).toISOString(), task: w.taskId } : undefined;
+  /** The incident's watch in force (the API). */
+  async watching(incidentId: string): Promise<{ until: string; task: string } | undefined> {
+    const task = await this.#o.store.tasks.activeWatch(incidentId, new Date().toISOString());
+    return task?.watch ? { until: task.watch.until, task: task.id } : undefined;
   }
 }

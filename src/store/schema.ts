@@ -323,6 +323,12 @@ export interface HostTasksTable {
   finished_at: string | null;
   /** JSON object. */
   result: string | null;
+  watch_since: string | null;
+  watch_until: string | null;
+  /** JSON array of pids. */
+  watch_killed: string | null;
+  watch_ended_at: string | null;
+  watch_outcome: string | null;
 }
 
 /** A file an agent collected (migration 0008); the bytes are under the evidence folder. */

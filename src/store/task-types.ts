@@ -25,6 +25,19 @@ export interface TaskRecord {
   startedAt: string | null;
   finishedAt: string | null;
   result: Record<string, unknown> | null;
+  /** The watch after a verified eradication, when one was started. */
+  watch: TaskWatch | null;
+}
+
+export interface TaskWatch {
+  /** When the clean-up ended: only what is observed after it counts as a return. */
+  since: string;
+  until: string;
+  /** Pids the clean-up killed (a scan that overlapped it may still report them). */
+  killed: number[];
+  endedAt: string | null;
+  /** `returned`: the miner or its persistence came back; `quiet`: the watch ran out. */
+  outcome: 'returned' | 'quiet' | null;
 }
 
 export interface NewTask {
@@ -96,6 +109,14 @@ export interface TaskStore {
     end: { state: 'done' | 'failed'; result: Record<string, unknown> },
   ): Promise<TaskRecord | undefined>;
   /** Adds evidence and its first custody entries (`collected` by the agent, `stored` by the server). */
+  /** Starts the watch of a finished eradication. */
+  startWatch(id: string, w: { since: string; until: string; killed: readonly number[] }): Promise<void>;
+  /** The incident's watch in force at `now` (not ended, not run out), if any. */
+  activeWatch(incidentId: string, now: string): Promise<TaskRecord | undefined>;
+  /** Watches that ran out by `now` and are not ended yet (at most `limit`). */
+  dueWatches(now: string, limit: number): Promise<TaskRecord[]>;
+  /** Ends a watch once (compare-and-set: false when another server or call ended it first). */
+  endWatch(id: string, at: string, outcome: 'returned' | 'quiet'): Promise<boolean>;
   addEvidence(e: NewEvidence, custody: { agent: string; server: string }): Promise<EvidenceRecord>;
   getEvidence(id: string): Promise<EvidenceRecord | undefined>;
   /** Oldest first, at most `limit` (≤ 1000). */

@@ -67,6 +67,44 @@ export function taskSuite(name: string, open: () => Promise<Store>): void {
     );
 
     test(
+      'a watch is found while in force, comes due when it runs out, and ends once',
+      withStore(async (s) => {
+        const t = await s.tasks.create({
+          hostId: 'h1',
+          hostName: 'web-01',
+          incidentId: 'inc_000000000002',
+          kind: 'eradicate',
+          params: { targets: [], steps: ['kill'] },
+          requestedBy: 'tok_a',
+        });
+        assert.equal(t.watch, null);
+        await s.tasks.startWatch(t.id, {
+          since: '2026-11-30T10:00:00.000Z',
+          until: '2026-11-30T10:30:00.000Z',
+          killed: [4242, 4243],
+        });
+        const active = await s.tasks.activeWatch('inc_000000000002', '2026-11-30T10:10:00.000Z');
+        assert.deepEqual(active?.watch, {
+          since: '2026-11-30T10:00:00.000Z',
+          until: '2026-11-30T10:30:00.000Z',
+          killed: [4242, 4243],
+          endedAt: null,
+          outcome: null,
+        });
+        assert.deepEqual(await s.tasks.dueWatches('2026-11-30T10:10:00.000Z', 10), []);
+        assert.equal(await s.tasks.activeWatch('inc_000000000002', '2026-11-30T10:31:00.000Z'), undefined);
+        assert.deepEqual(
+          (await s.tasks.dueWatches('2026-11-30T10:31:00.000Z', 10)).map((x) => x.id),
+          [t.id],
+        );
+        assert.equal(await s.tasks.endWatch(t.id, '2026-11-30T10:31:00.000Z', 'quiet'), true);
+        assert.equal(await s.tasks.endWatch(t.id, '2026-11-30T10:31:01.000Z', 'returned'), false, 'once');
+        assert.deepEqual(await s.tasks.dueWatches('2026-11-30T11:00:00.000Z', 10), []);
+        assert.equal((await s.tasks.get(t.id))?.watch?.outcome, 'quiet');
+      }),
+    );
+
+    test(
       'evidence keeps its size exactly and starts its custody with collected and stored',
       withStore(async (s) => {
         const big = 5 * 1024 ** 3 + 7;

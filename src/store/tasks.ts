@@ -15,7 +15,7 @@ import {
   type TaskRecord,
   type TaskStore,
 } from './task-types.ts';
-import { isoFromMs, shortText, toNumber } from './values.ts';
+import { isoFromMs, isoTime, shortText, toNumber } from './values.ts';
 
 /** Params, results and custody details are bounded: they are shown on timelines and in reports. */
 const MAX_JSON = 256 * 1024;
@@ -57,7 +57,27 @@ function taskFromRow(r: Selectable<HostTasksTable>): TaskRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     result: parseObject(r.result),
+    watch:
+      r.watch_until === null || r.watch_since === null
+        ? null
+        : {
+            since: r.watch_since,
+            until: r.watch_until,
+            killed: parsePids(r.watch_killed),
+            endedAt: r.watch_ended_at,
+            outcome: r.watch_outcome === 'returned' || r.watch_outcome === 'quiet' ? r.watch_outcome : null,
+          },
   };
+}
+
+function parsePids(text: string | null): number[] {
+  if (text === null) return [];
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? v.filter((n): n is number => Number.isInteger(n)).slice(0, 10_000) : [];
+  } catch {
+    return [];
+  }
 }
 
 function evidenceFromRow(r: Selectable<EvidenceTable>): EvidenceRecord {
@@ -114,6 +134,11 @@ export function taskStore(ctx: StoreContext): TaskStore {
         started_at: null,
         finished_at: null,
         result: null,
+        watch_since: null,
+        watch_until: null,
+        watch_killed: null,
+        watch_ended_at: null,
+        watch_outcome: null,
       };
       await db.insertInto('host_tasks').values(row).execute();
       return taskFromRow(row);
@@ -184,6 +209,55 @@ export function taskStore(ctx: StoreContext): TaskStore {
       if (Number(u.numUpdatedRows) !== 1) return undefined;
       const r = await db.selectFrom('host_tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       return taskFromRow(r);
+    },
+
+    async startWatch(id, w) {
+      await db
+        .updateTable('host_tasks')
+        .set({
+          watch_since: isoTime(w.since, 'since'),
+          watch_until: isoTime(w.until, 'until'),
+          watch_killed: JSON.stringify(w.killed.filter((n) => Number.isInteger(n)).slice(0, 10_000)),
+          watch_ended_at: null,
+          watch_outcome: null,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async activeWatch(incidentId, at) {
+      const r = await db
+        .selectFrom('host_tasks')
+        .selectAll()
+        .where('incident_id', '=', incidentId)
+        .where('watch_ended_at', 'is', null)
+        .where('watch_until', '>', at)
+        .orderBy('watch_until', 'desc')
+        .executeTakeFirst();
+      return r ? taskFromRow(r) : undefined;
+    },
+
+    async dueWatches(at, limit) {
+      const rows = await db
+        .selectFrom('host_tasks')
+        .selectAll()
+        .where('watch_ended_at', 'is', null)
+        .where('watch_until', '<=', at)
+        .orderBy('watch_until')
+        .limit(Math.max(1, Math.min(1000, limit)))
+        .execute();
+      return rows.map(taskFromRow);
+    },
+
+    async endWatch(id, at, outcome) {
+      const u = await db
+        .updateTable('host_tasks')
+        .set({ watch_ended_at: isoTime(at, 'at'), watch_outcome: outcome })
+        .where('id', '=', id)
+        .where('watch_ended_at', 'is', null)
+        .where('watch_until', 'is not', null)
+        .executeTakeFirst();
+      return Number(u.numUpdatedRows) === 1;
     },
 
     async addEvidence(e: NewEvidence, custody) {

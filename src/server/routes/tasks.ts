@@ -47,6 +47,15 @@ const TaskSchema = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
+  watch: z
+    .object({
+      since: z.string(),
+      until: z.string(),
+      ended_at: z.string().nullable(),
+      outcome: z.enum(['returned', 'quiet']).nullable(),
+    })
+    .nullable()
+    .describe('The watch after a verified eradication (null: none started)'),
 });
 
 const CustodySchema = z.object({
@@ -86,6 +95,9 @@ export function apiTask(t: TaskRecord): z.output<typeof TaskSchema> {
     started_at: t.startedAt,
     finished_at: t.finishedAt,
     result: t.result,
+    watch: t.watch
+      ? { since: t.watch.since, until: t.watch.until, ended_at: t.watch.endedAt, outcome: t.watch.outcome }
+      : null,
   };
 }
 
@@ -262,7 +274,7 @@ export function taskRoutes(
       async handler({ params }) {
         await incidentExists(params.id);
         const items = await store.tasks.list({ incidentId: params.id });
-        return { items: items.map(apiTask), watch: response.watching(params.id) ?? null };
+        return { items: items.map(apiTask), watch: (await response.watching(params.id)) ?? null };
       },
     }),
     defineRoute({

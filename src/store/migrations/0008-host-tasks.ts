@@ -6,7 +6,9 @@ import { type Kysely, SqliteAdapter } from 'kysely';
  *
  * - `host_tasks`: one row per task (`collect` or `eradicate`), queued for a
  *   host, handed to its agent in a heartbeat answer (`running`), ended by the
- *   agent's report (`done` or `failed`, with what it did and what it verified).
+ *   agent's report (`done` or `failed`, with what it did and what it verified);
+ *   a verified eradication's watch period (since, until, the pids it killed,
+ *   and how it ended: `returned` or `quiet`).
  * - `evidence`: one row per file the agent uploaded: kind, name, size and
  *   SHA-256 (computed by the agent and again by the server as it stores it);
  *   the bytes are files under the server's evidence folder, not in the database.
@@ -36,6 +38,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('started_at', 'text')
     .addColumn('finished_at', 'text')
     .addColumn('result', 'text')
+    // The watch after a verified eradication (src/cases/response.ts): kept here so a restart or a second server keeps it.
+    .addColumn('watch_since', 'text')
+    .addColumn('watch_until', 'text')
+    .addColumn('watch_killed', 'text')
+    .addColumn('watch_ended_at', 'text')
+    .addColumn('watch_outcome', 'text')
+    .execute();
+  await db.schema
+    .createIndex('host_tasks_watch')
+    .on('host_tasks')
+    .columns(['watch_ended_at', 'watch_until'])
     .execute();
   await db.schema
     .createIndex('host_tasks_host_state')

@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -266,6 +267,19 @@ describe('incident response through the agent: evidence, eradication, watch', { 
       'eradication.watch_ended',
     ])
       assert.ok(actions.includes(a), `${a} on the timeline (${actions.join(', ')})`);
+
+    // The report shows what the miner cost, from the agent's samples of its process.
+    const report = (await api('GET', `/incidents/${id}/report?format=json`)).json;
+    assert.equal(report.impact.measured, true, JSON.stringify(report.impact.not_measured));
+    assert.ok(report.impact.cpu_seconds > 0, `cpu_seconds ${report.impact.cpu_seconds}`);
+    assert.ok(report.impact.cost > 0, `cost ${report.impact.cost}`);
+    assert.equal(report.impact.host_cores, cpus().length, 'the agent told the host size');
+    const md = (await api('GET', `/incidents/${id}/report`)).bytes.toString('utf8');
+    assert.match(md, /CPU/);
+    assert.ok(
+      (report.evidence as Json[]).some((e) => e.sha256 === exeSha),
+      'the report lists the evidence with its hash',
+    );
 
     // A second eradication with a long watch; then the miner comes back from a persistence entry it did not know.
     const exe2 = dropSim(work, 'kthreaddk');

@@ -21,6 +21,9 @@ const SAMPLES: Record<string, string[]> = {
   zeek: ['network/zeek-dns.log'],
   suricata: ['network/suricata-eve-excerpt.json'],
   'winlog-json': ['hunt/winlogbeat-miner.jsonl'],
+  auditd: ['linux/real/go-libaudit-audit.log', 'linux/campaign/audit.log'],
+  'sysmon-linux': ['linux/campaign/syslog'],
+  journald: ['linux/campaign/journal.json'],
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'deminer-sources-'));

@@ -1,7 +1,10 @@
 import type { Source } from '../core/stages.ts';
+import { auditdSource } from './auditd/source.ts';
 import { evtxSource } from './evtx/source.ts';
+import { journaldSource } from './journald/source.ts';
 import { pcapSource } from './pcap/source.ts';
 import { suricataSource } from './suricata/source.ts';
+import { sysmonLinuxSource } from './sysmon-linux/source.ts';
 import { winlogJsonSource } from './winlog-json/source.ts';
 import { zeekSource } from './zeek/source.ts';
 
@@ -16,6 +19,9 @@ export const SOURCES: readonly Source[] = [
   pcapSource,
   zeekSource,
   suricataSource,
+  auditdSource,
+  sysmonLinuxSource,
+  journaldSource,
   winlogJsonSource,
 ];
 

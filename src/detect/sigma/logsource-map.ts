@@ -17,12 +17,20 @@ const ecsSourceSchema = z.strictObject({
   /** ECS fields rules may read beside the targets of `fields`. */
   available: z.array(z.string()).optional(),
 });
+/** The record sources of one product: what a rule with only `product`, a category or a service runs on. */
+const productSchema = z.strictObject({
+  product_only: z.array(sourceSchema),
+  categories: z.record(z.string(), z.array(sourceSchema)),
+  services: z.record(z.string(), z.array(sourceSchema)),
+});
 const mapSchema = z.strictObject({
   product: z.string(),
   system_fields: z.array(z.string()),
   product_only: z.array(sourceSchema),
   categories: z.record(z.string(), z.array(sourceSchema)),
   services: z.record(z.string(), z.array(sourceSchema)),
+  /** Record sources of other products (Linux logs read as records: auditd, Sysmon for Linux, journald). */
+  other_products: z.record(z.string(), productSchema).optional(),
   ecs: z
     .strictObject({
       products: z.array(z.string()),
@@ -48,7 +56,14 @@ export const NO_CHANNEL = '';
  * not know it: such rules are not run at all rather than on every event.
  */
 export function sourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefined {
-  const records = ls.product === map.product ? recordSourcesFor(map, ls) : undefined;
+  const others = map.other_products;
+  const product =
+    ls.product === map.product
+      ? map
+      : ls.product && others && Object.hasOwn(others, ls.product)
+        ? others[ls.product]
+        : undefined;
+  const records = product ? recordSourcesFor(product, ls) : undefined;
   const documents = ecsSourcesFor(map, ls);
   if (!records && !documents) return undefined;
   return [...(records ?? []), ...(documents ?? [])];
@@ -71,7 +86,7 @@ function ecsSourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefi
 }
 
 /** Event-log records: channels and event ids of the mapped product. */
-function recordSourcesFor(map: LogsourceMap, ls: LogSource): EventSource[] | undefined {
+function recordSourcesFor(map: z.infer<typeof productSchema>, ls: LogSource): EventSource[] | undefined {
   if (ls.category) {
     const cat = map.categories[ls.category];
     if (!cat) return undefined;

@@ -8,6 +8,7 @@ import { networkLists } from './network/lists.ts';
 import { NetworkDetector } from './network/network-detector.ts';
 import { IntelMatchDetector } from './pool-match/intel-match-detector.ts';
 import { buildEngine } from './sigma/index.ts';
+import { WalletDetector } from './wallet/wallet-detector.ts';
 
 /**
  * The rule catalog: every rule the detectors declare, in one list that docs,
@@ -115,14 +116,15 @@ export function declarationProblems(
 
 /**
  * The detectors shipped with deminer, for the catalog of built-in rules
- * (docs/rules.md): the host scanner, the pool checks over event logs, the
- * network rules and the built-in Sigma rules.
+ * (docs/rules.md): the host scanner, the pool checks and the wallet check over
+ * event logs, the network rules and the built-in Sigma rules.
  */
 export function builtinDetectors(): DetectorInfo[] {
   return [
     hostDetector,
     new HostBaselineDetector(),
     new IntelMatchDetector(),
+    new WalletDetector(),
     new NetworkDetector({ lists: networkLists() }),
     buildEngine({ builtin: true }).engine,
   ];

@@ -16,6 +16,7 @@ import { IntelMatchDetector } from '../detect/pool-match/intel-match-detector.ts
 import type { EngineStats, SigmaEngine } from '../detect/sigma/engine.ts';
 import { correlationsOf, sigmaEngineOf } from '../detect/sigma/index.ts';
 import type { SigmaRule } from '../detect/sigma/rule.ts';
+import { WalletDetector } from '../detect/wallet/wallet-detector.ts';
 import type { IntelEngine } from '../intel/index.ts';
 import { NETWORK_SOURCES, SOURCES } from '../sources/registry.ts';
 import { HuntWorkers } from './hunt-workers.ts';
@@ -203,6 +204,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   };
   // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
   const poolMatch = new IntelMatchDetector({ intel: opts.intel, builtinPools: lists.poolDomains });
+  // Wallet addresses in command lines and start-up values; stateless, so worker lanes run their own.
+  const wallets = new WalletDetector();
 
   const logInputs = inputs.filter((f) => !NETWORK_SOURCES.includes(f.source));
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), logInputs.length));
@@ -247,6 +250,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     const at = e['@timestamp'];
     if (at !== undefined) seenAt(Date.parse(at));
     if (sigma) emitAll(sigma.observe(e));
+    emitAll(wallets.observe(e));
     emitAll(poolMatch.observe(e));
   };
 

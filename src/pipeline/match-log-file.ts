@@ -4,6 +4,7 @@ import type { Finding } from '../core/finding.ts';
 import { feedsPoolChecks } from '../detect/pool-match/intel-match-detector.ts';
 import type { EngineStats, SigmaEngine } from '../detect/sigma/engine.ts';
 import type { SigmaRule } from '../detect/sigma/rule.ts';
+import { WalletDetector } from '../detect/wallet/wallet-detector.ts';
 import { SOURCES } from '../sources/registry.ts';
 import type { InputCounters } from './read-input.ts';
 import { readInput } from './read-input.ts';
@@ -51,6 +52,8 @@ export interface WorkerInit {
 }
 
 const MAX_ISSUES_PER_FILE = 1000;
+/** Stateless (see its doc), so one per process serves every file. */
+const wallets = new WalletDetector();
 
 export async function matchLogFile(engine: SigmaEngine, task: WorkerTask): Promise<WorkerResult> {
   const source = SOURCES.find((s) => s.name === task.source);
@@ -83,6 +86,7 @@ export async function matchLogFile(engine: SigmaEngine, task: WorkerTask): Promi
         }
         const m = engine.observeSplit(e);
         for (const f of m.findings) result.findings.push(f);
+        for (const f of wallets.observe(e)) result.findings.push(f);
         for (const r of m.correlated) result.correlated.push([r, e]);
         if (feedsPoolChecks(e)) result.poolEvents.push(e);
       },

@@ -1,4 +1,5 @@
-import { argvSignals, WALLET_RE } from '../miner-text/index.ts';
+import { findWallets, type WalletAddress } from '../../../cases/wallet.ts';
+import { argvSignals } from '../miner-text/index.ts';
 import type { AnalyticOutput, HostAnalytic, Signal } from '../types.ts';
 import { processSignal, userProcesses } from '../types.ts';
 
@@ -13,7 +14,7 @@ export const minerCmdline: HostAnalytic = {
     const out: AnalyticOutput[] = [];
     const configs = new Map(snapshot.files.filter((f) => f.kind === 'miner-config').map((f) => [f.path, f]));
     for (const p of userProcesses(snapshot)) {
-      const signals = argvSignals(p.argv);
+      const signals = withCheckedWallets(argvSignals(p.argv), p.argv);
       for (const path of configPathsOf(p.argv, p.cwd, p.exe)) {
         const f = configs.get(path);
         if (!f) continue;
@@ -27,6 +28,37 @@ export const minerCmdline: HostAnalytic = {
     return out;
   },
 };
+
+/**
+ * The shared text matcher calls anything shaped like an address a wallet; here
+ * only an address whose network prefix and checksum are valid counts
+ * (src/cases/wallet.ts), and then it is as strong as a pool URL: pools pay
+ * the wallet a miner logs in with, and nothing else puts one on a command line.
+ */
+function withCheckedWallets(signals: readonly Signal[], argv: readonly string[]): Signal[] {
+  const out = signals.filter((s) => s.id !== 'miner.wallet');
+  const wallets = findWallets(argv.join(' '));
+  if (wallets.length > 0) out.push(walletSignal(wallets, 'command line'));
+  return out;
+}
+
+function walletSignal(wallets: readonly WalletAddress[], where: string): Signal {
+  const first = wallets[0]!;
+  return {
+    id: 'miner.wallet',
+    category: 'miner',
+    weight: 6,
+    techniques: ['T1496'],
+    text: `${where} names a valid ${first.coin} wallet address (checksum checked)`,
+    evidence: {
+      wallet: first.address,
+      coin: first.coin,
+      kind: first.kind,
+      network: first.network,
+      ...(wallets.length > 1 ? { wallets: wallets.map((w) => w.address) } : {}),
+    },
+  };
+}
 
 /** Pools named on the command line or in a config, checked against threat intelligence. */
 function listedPool(
@@ -94,14 +126,14 @@ export function configSignal(text: string, path: string): Signal | undefined {
     const list = Array.isArray(doc['pools']) ? (doc['pools'] as PoolEntry[]) : [];
     for (const p of list) {
       if (typeof p?.url === 'string') pools.push(p.url);
-      if (typeof p?.user === 'string' && WALLET_RE.test(p.user)) wallets.push(p.user);
+      if (typeof p?.user === 'string')
+        for (const w of findWallets(p.user)) if (!wallets.includes(w.address)) wallets.push(w.address);
     }
     if (typeof doc['url'] === 'string') pools.push(doc['url'] as string);
   } else {
     for (const m of text.matchAll(/"url"\s*:\s*"([^"]+)"/g)) pools.push(m[1]!);
   }
-  const w = WALLET_RE.exec(text);
-  if (w && !wallets.includes(w[0])) wallets.push(w[0]);
+  for (const w of findWallets(text)) if (!wallets.includes(w.address)) wallets.push(w.address);
   const minerKeys = ['donate-level', 'randomx', 'cpu-max-threads-hint', 'donate-over-proxy', 'pools'].filter(
     (k) => text.includes(`"${k}"`),
   );

@@ -72,6 +72,108 @@ export const BENIGN_SOURCES: Record<string, readonly string[]> = {
   'opendns-random': ['andrewaeva-DGA/dga_wordlists/opendns-random-domains.txt'],
 };
 
+/**
+ * The benign source whose own labels (those no other source holds) the
+ * shipped model is not trained on: they check its threshold (Tranco, the
+ * popularity list the issue measured; CC0 through MISP warninglists, so a
+ * sample can ship as a test fixture).
+ */
+export const SHIPPED_HELD_OUT_SOURCE = 'tranco';
+
+/** The shipped model's benign training labels and the held-out check labels (see SHIPPED_HELD_OUT_SOURCE). */
+export function shippedHeldOutBenign(corpus: Corpus): { training: string[]; check: LabelledName[] } {
+  const training = [
+    ...new Set(
+      [...corpus.benign]
+        .filter(([g]) => g !== SHIPPED_HELD_OUT_SOURCE)
+        .flatMap(([, names]) => names.map((b) => b.label)),
+    ),
+  ];
+  const inTraining = new Set(training);
+  const check = (corpus.benign.get(SHIPPED_HELD_OUT_SOURCE) ?? []).filter((b) => !inTraining.has(b.label));
+  return { training, check };
+}
+
+/**
+ * Lists ranked by DNS query volume (Umbrella, OpenDNS top), never trained on.
+ * They are what a network actually resolves, but they hold real DGA names
+ * (conficker-style `.ws`/`.cc`/`.biz` labels among OpenDNS top, `lporirxe.com`
+ * in Umbrella), so they are scored for reference only, not used to place or
+ * to check the threshold (docs/dga.md, "Calibration").
+ */
+export const HELD_OUT_BENIGN_SOURCES: Record<string, readonly string[]> = {
+  umbrella: ['benign-misp-warninglists/cisco_top20k.json'],
+  'opendns-top': ['andrewaeva-DGA/dga_wordlists/opendns-top-domains.txt'],
+};
+
+/** A held-out benign label and the list (relative path) its first name came from. */
+export type SourcedName = LabelledName & { source: string };
+
+export interface HeldOutBenign {
+  /** Labels that place the threshold (even FNV-1a hash of the label). */
+  calibration: SourcedName[];
+  /** Labels that check it (odd hash); never used for fitting or placing. */
+  test: SourcedName[];
+  /** Labels dropped because a training benign source holds them. */
+  inTraining: number;
+  /** Labels dropped because a DGA list of the corpus holds them (real DGA names the lists rank). */
+  inDgaLists: number;
+}
+
+/** FNV-1a, 32 bits: a split of labels that does not depend on the seed or the list order. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * The held-out benign labels: unique registrable labels of
+ * `HELD_OUT_BENIGN_SOURCES` that no training benign source and no DGA list
+ * of the corpus holds, split in two halves by hash.
+ */
+export function loadHeldOutBenign(corpus: Corpus, dynamicDns: SuffixSet): HeldOutBenign {
+  const training = new Set([...corpus.benign.values()].flat().map((b) => b.label));
+  const dga = new Set([...corpus.families.values()].flat().map((d) => d.label));
+  for (const c of corpus.conflictLabels) dga.add(c.label);
+  const seen = new Map<string, SourcedName>();
+  let inTraining = 0;
+  let inDgaLists = 0;
+  for (const paths of Object.values(HELD_OUT_BENIGN_SOURCES)) {
+    for (const rel of paths) {
+      for (const name of readNames(rel)) {
+        const n = normalizeName(name, dynamicDns);
+        if (n.kind !== 'label' || seen.has(n.label)) continue;
+        seen.set(n.label, { name, label: n.label, source: rel });
+      }
+    }
+  }
+  const calibration: SourcedName[] = [];
+  const test: SourcedName[] = [];
+  for (const x of seen.values()) {
+    if (training.has(x.label)) inTraining++;
+    else if (dga.has(x.label)) inDgaLists++;
+    else (fnv1a(x.label) % 2 === 0 ? calibration : test).push(x);
+  }
+  return { calibration, test, inTraining, inDgaLists };
+}
+
+function readNames(rel: string): string[] {
+  const text = readFileSync(join(CORPUS_DIR, rel), 'utf8');
+  const lines = rel.endsWith('.json')
+    ? (JSON.parse(text) as { list: string[] }).list
+    : text.split('\n').map((l) => l.trim().split(/[\s,|]+/)[0] ?? '');
+  const out: string[] = [];
+  for (const l of lines) {
+    const name = l.startsWith('.') ? l.slice(1) : l;
+    if (DOMAIN.test(name)) out.push(name);
+  }
+  return out;
+}
+
 export interface LabelledName {
   /** Full name as listed (first occurrence). */
   name: string;

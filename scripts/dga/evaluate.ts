@@ -4,17 +4,21 @@
 // `--split names` for known families). Fold i trains on the DGA families
 // outside family-group i and on the benign labels outside benign source
 // i mod 4, then scores family-group i (never seen) and that benign source
-// (never seen). Each fold's model is centred on
-// 0.3 % FPR using a held-out slice of its own training benign labels, exactly
-// as the shipped model is, so "detected" below means score >= 0.5 with the
-// production procedure. The entropy > 3.8 baseline runs on the same names.
+// (never seen). Each fold's model is centred exactly as the shipped model is
+// (scripts/dga/train.ts: at most SLICE_TARGET_FPR of a held-out slice of its
+// own training benign labels score >= 0.5; `--slice-fpr X` to try another
+// target, 0.003 was the procedure before issue 18), so "detected" below means
+// score >= 0.5 with the production procedure. The query-volume lists
+// (Umbrella, OpenDNS top; never trained on, but holding real DGA names) are
+// scored by every fold for reference. The entropy > 3.8 baseline runs on the
+// same names.
 
 import { seededRandom, shuffled } from '../../src/core/random.ts';
 import { DEFAULT_DGA_HOST_RULE, dgaHostMinimum } from '../../src/detect/network/dga-host/minimum.ts';
 import { shannonEntropy } from '../../src/ml/dga/entropy.ts';
 import { loadDynamicDnsSuffixes } from '../../src/ml/dga/index.ts';
 import { margin, sigmoid } from '../../src/ml/dga/model.ts';
-import { centerAt, DEFAULT_TRAIN_OPTIONS, marginAtFpr, trainDgaModel } from '../../src/ml/dga/train.ts';
+import { centerAt, DEFAULT_TRAIN_OPTIONS, trainDgaModel } from '../../src/ml/dga/train.ts';
 import {
   BENIGN_SOURCES,
   CLAN,
@@ -22,10 +26,12 @@ import {
   CORPUS_DIR,
   constructionOf,
   corpusAvailable,
+  HELD_OUT_BENIGN_SOURCES,
   type LabelledName,
   loadCorpus,
+  loadHeldOutBenign,
 } from './corpus.ts';
-import { buildExamples, splitBenign } from './dataset.ts';
+import { buildExamples, SLICE_TARGET_FPR, splitBenign, thresholdMargin } from './dataset.ts';
 import { auc, pct, rate, tprAtFpr } from './metrics.ts';
 
 const TARGET_FPR = 0.003;
@@ -94,6 +100,11 @@ function main(): void {
       `DGA labels dropped because a benign list holds them (${corpus.conflicts}): ${corpus.conflictLabels.map((c) => `${c.family}:${c.label}`).join(' ')}\n`,
     );
   }
+  const sliceFprAt = process.argv.indexOf('--slice-fpr');
+  const sliceFpr = sliceFprAt >= 0 ? Number(process.argv[sliceFprAt + 1]) : SLICE_TARGET_FPR;
+  const heldOut = loadHeldOutBenign(corpus, suffixes);
+  /** The query-volume lists never trained on, scored by every fold's model (for reference). */
+  const heldOutScored: Scored[] = [];
   const parts = new Map<string, LabelledName[][]>();
   for (const [family, names] of corpus.families) {
     const p: LabelledName[][] = Array.from({ length: FOLDS }, () => []);
@@ -127,13 +138,14 @@ function main(): void {
       ...optionOverrides(),
       seed,
     });
-    const model = centerAt(raw, marginAtFpr(raw, calib, TARGET_FPR));
+    const model = centerAt(raw, thresholdMargin(raw, calib, sliceFpr));
     const score = (n: LabelledName): Scored => ({
       score: sigmoid(margin(model, n.label)),
       entropy: shannonEntropy(n.name.toLowerCase()),
     });
     const benignScored = testBenign.map(score);
     perBenign.set(group, [...(perBenign.get(group) ?? []), ...benignScored]);
+    heldOutScored.push(...heldOut.calibration.map(score), ...heldOut.test.map(score));
     if (showFp > 0) {
       const top = testBenign
         .map((b, i) => ({ b, s: benignScored[i]!.score }))
@@ -255,6 +267,19 @@ function main(): void {
       )} |`,
     );
   }
+  out.push(
+    `| ${Object.keys(HELD_OUT_BENIGN_SOURCES).join('+')} (query volume: hold real DGA names, for reference), all ${familyFolds} folds | ${heldOut.calibration.length + heldOut.test.length} | ${pct(
+      rate(sc(heldOutScored), (x) => x >= 0.5),
+      2,
+    )} | ${pct(
+      rate(en(heldOutScored), (x) => x > 3.8),
+      2,
+    )} |`,
+  );
+  out.push('');
+  out.push(
+    `Calibration: score 0.5 placed at ${pct(sliceFpr, 2)} of each fold's calibration slice; query-volume lists: ${heldOut.calibration.length + heldOut.test.length} labels after dropping ${heldOut.inTraining} held by a training list and ${heldOut.inDgaLists} held by a DGA list.`,
+  );
   out.push('');
   out.push(
     `| family (${byNames ? 'held-out names' : 'never trained on'}) | fold | names | detected, model | detected, entropy > 3.8 | AUC |`,
@@ -292,6 +317,12 @@ function hostLevel(
   seed: number,
 ): string[] {
   const random = seededRandom(seed ^ 0x2545f491);
+  // `--name-fpr X` tries another per-name rate for the host rule (default: the shipped one).
+  const nameFprAt = process.argv.indexOf('--name-fpr');
+  const rule =
+    nameFprAt >= 0
+      ? { ...DEFAULT_DGA_HOST_RULE, nameFpr: Number(process.argv[nameFprAt + 1]) }
+      : DEFAULT_DGA_HOST_RULE;
   const flagsOf = (xs: readonly Scored[]): Uint8Array => Uint8Array.from(xs, (x) => (x.score >= 0.5 ? 1 : 0));
   const benign = [...perBenign.values()].map(flagsOf);
   const families = [...perFamily].map(([f, v]) => ({
@@ -309,7 +340,7 @@ function hostLevel(
   const out: string[] = [];
   out.push(
     "Host level (same held-out scores, the network analysis's `deminer.network.dga_host` rule): a host is reported when its names scoring >= 0.5 " +
-      `reach the count the rule needs for the number of names it resolved (binomial tail at ${pct(DEFAULT_DGA_HOST_RULE.nameFpr)} per name, alpha ${DEFAULT_DGA_HOST_RULE.alpha}, at least ${DEFAULT_DGA_HOST_RULE.minimum}). ` +
+      `reach the count the rule needs for the number of names it resolved (binomial tail at ${pct(rule.nameFpr, 2)} per name, alpha ${rule.alpha}, at least ${rule.minimum}). ` +
       `A benign host resolves B names from one held-out benign source (${HOSTS} hosts); an infected host resolves the same plus k names ` +
       `of one family never trained on (${INFECTED_HOSTS} hosts per family; a family with fewer names gives all it has).`,
   );
@@ -320,11 +351,11 @@ function hostLevel(
   out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const B of HOST_BENIGN_NAMES) {
     const benignHost = (): number => draw(benign[Math.floor(random() * benign.length)]!, B);
-    const needB = dgaHostMinimum(B);
+    const needB = dgaHostMinimum(B, rule);
     const flagged = rate(Array.from({ length: HOSTS }, benignHost), (c) => c >= needB);
     for (const k of [10, 25, 50]) {
       const perFam = families.map((fam) => {
-        const need = dgaHostMinimum(B + Math.min(k, fam.flags.length));
+        const need = dgaHostMinimum(B + Math.min(k, fam.flags.length), rule);
         let d = 0;
         for (let h = 0; h < INFECTED_HOSTS; h++) if (benignHost() + draw(fam.flags, k) >= need) d++;
         return d / INFECTED_HOSTS;
@@ -336,7 +367,7 @@ function hostLevel(
         pct(mean(perFam.filter((_, i) => families[i]!.kind === kind))),
       );
       out.push(
-        `| ${B} | ${needB}–${dgaHostMinimum(B + k)} | ${pct(flagged, 2)} | ${k} | ${pct(pooled)} | ${pct(mean(perFam))} | ${byKind.join(' | ')} |`,
+        `| ${B} | ${needB}–${dgaHostMinimum(B + k, rule)} | ${pct(flagged, 2)} | ${k} | ${pct(pooled)} | ${pct(mean(perFam))} | ${byKind.join(' | ')} |`,
       );
     }
   }

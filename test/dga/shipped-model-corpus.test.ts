@@ -29,9 +29,12 @@ test('shipped model on corpus samples', (t) => {
   ).list.slice(0, SAMPLE);
   const fp = tranco.filter(isDga).length / tranco.length;
   assert.ok(fp <= 0.01, `tranco false positives ${fp}`);
+  // The threshold sits at 0.3 % false positives on benign lists never trained on since issue 18
+  // (docs/dga.md, "Calibration"), stricter than before: cryptolocker went from 94 % to 83 % of these
+  // names, ramdo from 98 % to 90 %, so their floors are 0.8 and 0.85 (were 0.9).
   for (const [file, min] of [
-    ['andrewaeva-DGA/dga_wordlists/cryptolocker.txt', 0.9],
-    ['andrewaeva-DGA/dga_wordlists/ramdo.txt', 0.9],
+    ['andrewaeva-DGA/dga_wordlists/cryptolocker.txt', 0.8],
+    ['andrewaeva-DGA/dga_wordlists/ramdo.txt', 0.85],
     ['baderj-dga/newgoz/example_domains.txt', 0.95],
   ] as const) {
     const names = lines(file);

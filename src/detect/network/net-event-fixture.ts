@@ -111,8 +111,9 @@ export const HOSTS = {
 /**
  * A stream on which every network rule fires at least once: a miner that
  * looks up its pool, connects to it on a pool port and speaks stratum with an
- * XMRig agent; a DGA walk; a connection burst; a coin node; an IDS alert; a
- * DHCP client and a PTR answer that name two of the hosts.
+ * XMRig agent; a DGA walk; a lookup under an alternative root; a connection
+ * burst; a coin node; an IDS alert; a DHCP client and a PTR answer that name
+ * two of the hosts.
  */
 export function everyRuleEvents(start = Date.UTC(2026, 0, 5, 9)): NetEvent[] {
   const { miner, dga, scanner, node, named } = HOSTS;
@@ -178,6 +179,8 @@ export function everyRuleEvents(start = Date.UTC(2026, 0, 5, 9)): NetEvent[] {
       dns: { response: true, rcode: 3, questions: [{ name, type: 'A' }], answers: [] },
     });
   }
+  // A lookup under an EmerDNS TLD (alt_root_dns).
+  events.push(query(miner, 'mine.xmrpool.bazar', ...next()));
   const [tlsAt, tlsFrame] = next();
   events.push({
     kind: 'tls',

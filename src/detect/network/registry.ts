@@ -1,3 +1,4 @@
+import { altRoot } from './alt-root/index.ts';
 import { coinP2p } from './coin-p2p/index.ts';
 import { connectionRate } from './connection-rate/index.ts';
 import { dgaHost } from './dga-host/index.ts';
@@ -22,6 +23,7 @@ export const NETWORK_RULES: readonly NetworkRuleModule[] = [
   connectionRate,
   poolDomain,
   randomName,
+  altRoot,
   dgaHost,
   minerUserAgent,
   coinP2p,

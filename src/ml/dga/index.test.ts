@@ -12,11 +12,21 @@ const rows = readFileSync(fixture, 'utf8')
   .map((l) => l.split('\t') as [string, string]);
 
 test('the shipped model separates the fixture names', () => {
-  for (const [name, label] of rows) {
+  const benign = rows.filter(([, label]) => label === 'benign').map(([name]) => name);
+  const dga = rows.filter(([, label]) => label === 'dga').map(([name]) => name);
+  const worstBenign = Math.max(...benign.map(scoreDomain));
+  for (const name of benign)
+    assert.equal(isDga(name), false, `${name}: score ${scoreDomain(name).toFixed(3)}`);
+  for (const name of dga) {
     const s = scoreDomain(name);
     assert.ok(s >= 0 && s <= 1);
-    assert.equal(isDga(name), label === 'dga', `${name}: score ${s.toFixed(3)}`);
+    assert.ok(s > worstBenign, `${name}: score ${s.toFixed(3)} not above the benign names`);
   }
+  // Since the threshold was moved to 0.3 % false positives on benign lists never trained on
+  // (issue 18, docs/dga.md "Calibration"), one fixture name, shiotob's wtipubctwiekhir.net
+  // (score 0.26, was 0.61), is ranked above every benign name but no longer flagged on its own.
+  const missed = dga.filter((name) => !isDga(name));
+  assert.ok(missed.length <= 1, `not flagged: ${missed.join(' ')}`);
 });
 
 test('the shipped model file is under 5 MB', () => {

@@ -34,7 +34,11 @@ export function scoreDomain(name: string): number {
   return shippedScorer().score(name);
 }
 
-/** `scoreDomain(name) >= DGA_THRESHOLD` (about 0.3 % false positives on popular benign names). */
+/**
+ * `scoreDomain(name) >= DGA_THRESHOLD`: at most 0.3 % false positives on benign
+ * names the model never saw (docs/dga.md, "Calibration"); one name is a lead,
+ * the host-level rule (`deminer.network.dga_host`) is the decision.
+ */
 export function isDga(name: string): boolean {
   return shippedScorer().score(name) >= DGA_THRESHOLD;
 }

@@ -2,7 +2,10 @@ import type { DgaModel } from './model.ts';
 import { margin, sigmoid } from './model.ts';
 import { type NormalizedName, normalizeName, type SuffixSet } from './normalize.ts';
 
-/** Scores at or above this are DGA-like; the training script centres the model on it. */
+/**
+ * Scores at or above this are DGA-like. The training script moves the model's
+ * bias so that this point keeps both calibration budgets (scripts/dga/train.ts).
+ */
 export const DGA_THRESHOLD = 0.5;
 
 export interface DgaScore {

@@ -1,6 +1,7 @@
 import { parse } from 'tldts';
 import { type NetEvent, NXDOMAIN } from '../../../core/net-event.ts';
 import type { RuleDeclaration } from '../../../core/stages.ts';
+import { alternativeRootDomain } from '../alt-root/tld.ts';
 import { LruMap } from '../lru-map.ts';
 import type { NetworkContext } from '../network-context.ts';
 import { NO_PUBLIC_SUFFIX } from '../network-context.ts';
@@ -37,6 +38,9 @@ interface DnsWindow {
 const MAX_NAMES_PER_HOST = 10_000;
 
 /**
+ * Names under an alternative DNS root (EmerDNS, Namecoin, OpenNIC: see
+ * `../alt-root/`) count as DGA-like whatever their score.
+ *
  * One random-looking name proves little (the classifier allows 0.3 % false
  * positives per name); a host that resolves many distinct ones in a short
  * time is what a DGA looks like from the network.
@@ -69,8 +73,12 @@ class DgaHost implements NetworkRuleInstance {
       const facts = this.#ctx.name(q.name);
       if (!facts.judged) continue;
       const seen = this.window(address, q.name, e.tsMs);
-      if (facts.score < this.#ctx.randomThreshold) continue;
-      this.countDgaDomain(e, address, facts.registeredDomain, seen);
+      // A name in an alternative root (`.bazar`, `.bit`) counts whatever its score: benign
+      // hosts do not use those roots, and the families that do pick names the model may not flag.
+      const alt = alternativeRootDomain(q.name);
+      if (alt !== undefined) this.countDgaDomain(e, address, alt, seen);
+      else if (facts.score >= this.#ctx.randomThreshold)
+        this.countDgaDomain(e, address, facts.registeredDomain, seen);
     }
     if (d.response && d.rcode === NXDOMAIN)
       for (const q of d.questions) this.noteNxdomain(address, q.name, e.tsMs);
@@ -119,7 +127,7 @@ class DgaHost implements NetworkRuleInstance {
       address,
       [],
       () =>
-        `${address} resolved ${seen.dga.size} distinct random-looking domains (of ${seen.names.size} names) within ${windowText}, the pattern of malware generating names to find its controller or pool proxy; find the process making these DNS queries (it is usually the miner or its dropper).`,
+        `${address} resolved ${seen.dga.size} distinct random-looking or alternative-root domains (of ${seen.names.size} names) within ${windowText}, the pattern of malware generating names to find its controller or pool proxy; find the process making these DNS queries (it is usually the miner or its dropper).`,
     );
     p.evidence['window_s'] = this.#windowMs / 1000;
     if (seen.dga.size > Number(p.evidence['peak_distinct_domains'] ?? 0)) {
@@ -144,9 +152,10 @@ class DgaHost implements NetworkRuleInstance {
     const seen = this.#windows.peek(address);
     if (seen === undefined) return;
     const info = parse(name);
-    if (!info.isIcann || !info.domain) return;
-    if (!seen.nx.delete(info.domain) && seen.dga.has(info.domain)) seen.dgaNx++;
-    seen.nx.set(info.domain, tsMs);
+    const base = alternativeRootDomain(name) ?? (info.isIcann && info.domain ? info.domain : undefined);
+    if (base === undefined) return;
+    if (!seen.nx.delete(base) && seen.dga.has(base)) seen.dgaNx++;
+    seen.nx.set(base, tsMs);
     const p = this.#ctx.findings.find(DGA_HOST.id, address, []);
     if (p !== undefined) nxEvidence(p, seen);
   }

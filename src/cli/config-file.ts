@@ -18,6 +18,8 @@ import { respondConfigSchema } from '../respond/config.ts';
  *     allowlist: /etc/deminer/allow.xml
  *     hash: suspicious
  *     intel: true
+ *   hunt:
+ *     rules: [community]    # rule sets/paths added to every hunt (docs/sigma.md)
  *   intel:
  *     feeds: [ … ]          # see docs/intel.md
  *   respond:
@@ -35,8 +37,18 @@ export const scanConfigSchema = z.strictObject({
   intel: z.boolean().optional(),
 });
 
+/**
+ * `hunt.rules`: what every `deminer hunt` loads beside its `--rules`: a
+ * community set (`community`, `community:emerging-threats`, …) or a rule file
+ * or folder (relative to the config file's folder).
+ */
+export const huntConfigSchema = z.strictObject({
+  rules: z.array(z.string().min(1)).max(100).optional(),
+});
+
 export const deminerConfigSchema = z.strictObject({
   scan: scanConfigSchema.prefault({}),
+  hunt: huntConfigSchema.prefault({}),
   intel: intelConfigSchema.prefault({}),
   respond: respondConfigSchema.prefault({}),
   cases: casesConfigSchema.prefault({}),

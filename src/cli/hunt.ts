@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import type { HostNames } from '../core/host-identity.ts';
+import { isCommunitySet, loadCommunityRules, summariseCommunityIssues } from '../detect/sigma/community.ts';
 import { type LoadedRules, loadSigmaRules } from '../detect/sigma/index.ts';
 import { loadDefaultIntel } from '../intel/index.ts';
 import {
@@ -18,6 +20,7 @@ import type { TimeWindow } from '../pipeline/time-window.ts';
 import { loadAssetMap } from '../sources/asset-map/index.ts';
 import type { RegisterCommand } from './command.ts';
 import { parseChoice } from './command.ts';
+import { defaultConfigPath, loadDeminerConfig } from './config-file.ts';
 import {
   addLevelOptions,
   addOutputOptions,
@@ -33,6 +36,7 @@ import { addSendOptions, checkSendOptions, type SendCliOptions, sendIfAsked } fr
 
 interface HuntCliOptions extends OutputCliOptions, LevelCliOptions, SendCliOptions {
   rules: string[];
+  config?: string;
   builtin: boolean;
   status?: string;
   includeEid?: string;
@@ -86,14 +90,37 @@ export function parseEventIds(v: string | undefined, option: string): string[] |
 }
 
 /**
+ * `hunt.rules` of the config file (`--config`, else the default file when it
+ * exists): community set names as they are, paths relative to the file's folder.
+ */
+function configRules(opts: HuntCliOptions): string[] {
+  const file = opts.config ?? defaultConfigPath();
+  if (opts.config === undefined && !existsSync(file)) return [];
+  const rules = loadDeminerConfig(file).hunt.rules ?? [];
+  return rules.map((r) => (isCommunitySet(r) ? r : resolve(dirname(file), r)));
+}
+
+/**
  * The rules of a hunt: each `--rules` path must exist and give at least one
  * rule (a typo must not quietly leave only the built-in rules running).
+ * `community`, `community:emerging-threats`, … name SigmaHQ's rules shipped
+ * in the package (a folder of that name is `./community`).
  */
 function loadHuntRules(opts: HuntCliOptions): LoadedRules {
   const all: LoadedRules = opts.builtin
     ? loadSigmaRules({ builtin: true })
     : { rules: [], issues: [], files: 0 };
-  for (const p of opts.rules) {
+  const wanted = [...new Set([...configRules(opts), ...opts.rules])];
+  // The whole set holds the others: each community rule is loaded once.
+  const sets = wanted.includes('community') ? wanted.filter((p) => !p.startsWith('community:')) : wanted;
+  for (const p of sets) {
+    if (isCommunitySet(p)) {
+      const loaded = loadCommunityRules(p);
+      all.rules.push(...loaded.rules);
+      all.issues.push(...loaded.issues);
+      all.files += loaded.files;
+      continue;
+    }
     if (!existsSync(p))
       throw new UsageError('HUNT_RULES_MISSING', 'no such rule file or folder', { location: p });
     const loaded = loadSigmaRules({ ruleDirs: [p], builtin: false });
@@ -133,7 +160,16 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
       'Hunt offline over event logs (EVTX, JSON/JSONL exports), captures (pcap, pcapng) and Zeek/Suricata logs; folders are walked',
     )
     .argument('<path...>', 'files or folders; each file is recognised by its content')
-    .option('-R, --rules <path>', 'also load Sigma rules from this file or folder (repeatable)', collect, [])
+    .option(
+      '-R, --rules <path>',
+      "also load Sigma rules from this file or folder, or SigmaHQ's shipped set: community|community:rules|community:emerging-threats|community:threat-hunting (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      '-c, --config <file>',
+      'deminer config file whose hunt.rules are loaded too (default: the usual one, if any)',
+    )
     .option('--no-builtin', "leave out deminer's own rules")
     .option('--status <list>', `only Sigma rules of these statuses, comma-separated: ${STATUSES.join('|')}`)
     .option('--include-eid <ids>', 'only event-log records with these event ids, comma-separated')
@@ -205,7 +241,8 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
         });
         bar?.stop();
 
-        const ruleIssues = [...loaded.issues, ...(result.sigma?.issues ?? [])];
+        const allRuleIssues = [...loaded.issues, ...(result.sigma?.issues ?? [])];
+        const ruleIssues = summariseCommunityIssues(allRuleIssues);
         printProblems(
           [...ruleIssues, ...result.issues],
           process.stderr,
@@ -228,7 +265,7 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
         if (opts.summary !== false) {
           const summary = renderSummary(summarizeByRule(findings), result.stats, findings.length);
           const rulesLine = sigma
-            ? `Rules: ${sigma.runnable} runnable of ${sigma.rules} loaded from ${loaded.files} file(s)${sigma.unmapped ? `, ${sigma.unmapped} for log sources without a mapping (not run)` : ''}${ruleIssues.length ? `, ${ruleIssues.length} skipped as invalid` : ''}.\n`
+            ? `Rules: ${sigma.runnable} runnable of ${sigma.rules} loaded from ${loaded.files} file(s)${sigma.unmapped ? `, ${sigma.unmapped} for log sources without a mapping (not run)` : ''}${allRuleIssues.length ? `, ${allRuleIssues.length} skipped as invalid` : ''}.\n`
             : 'Rules: none loaded (network rules and pool checks only).\n';
           const notes = out.notes(sink.machine);
           notes.write(`${notes === out ? '\n' : ''}${summary}${rulesLine}`);

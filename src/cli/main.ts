@@ -24,6 +24,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
   up: async () => (await import('./up.ts')).registerUp,
   isolate: async () => (await import('./isolate.ts')).registerIsolate,
   report: async () => (await import('./report.ts')).registerReport,
+  rules: async () => (await import('./rules.ts')).registerRules,
 };
 
 /** The commands to load for `argv`: the one it names, else all (for help and "did you mean"). */

@@ -7,6 +7,7 @@ import { canonicalHostName } from '../../core/host-identity.ts';
 import { PACKAGE_ROOT } from '../../core/paths.ts';
 import { fromSigmaLevel } from '../../core/severity.ts';
 import { basename } from '../../core/text.ts';
+import { COMMUNITY_ATTRIBUTION, isCommunityRule } from './community.ts';
 import type { FieldView } from './field-view.ts';
 import type { SigmaRule } from './rule.ts';
 import { techniquesOf } from './rule.ts';
@@ -140,6 +141,8 @@ export function sigmaRuleEvidence(rule: SigmaRule): Record<string, unknown> {
   if (rule.tags.length) s['tags'] = rule.tags;
   if (rule.falsepositives.length) s['falsepositives'] = rule.falsepositives;
   if (rule.references.length) s['references'] = rule.references;
+  // The Detection Rule License asks for attribution wherever a community rule's work is shown.
+  if (isCommunityRule(rule)) Object.assign(s, COMMUNITY_ATTRIBUTION);
   return s;
 }
 
@@ -173,6 +176,10 @@ export function findingFor(rule: SigmaRule, event: EcsEvent, view: FieldView): F
     .filter(Boolean)
     .join(', ');
   const message = `${rule.title} on ${host}${what ? `: ${what.length > 200 ? `${what.slice(0, 200)}…` : what}` : ''} (${where || 'event'}).`;
+  // DRL 1.1: messages based on a community rule's matches name the rule's author.
+  const credit = isCommunityRule(rule)
+    ? ` Sigma rule by ${rule.author ?? 'SigmaHQ contributors'} (SigmaHQ, DRL 1.1).`
+    : '';
   const evidence: Record<string, unknown> = { sigma: sigmaRuleEvidence(rule) };
   if (rule.triage) evidence['next_step'] = rule.triage;
   if (isWinlogEvent(event)) {
@@ -201,7 +208,7 @@ export function findingFor(rule: SigmaRule, event: EcsEvent, view: FieldView): F
     host,
     hostname,
     subject,
-    message,
+    message: `${message}${credit}`,
     ...(event['@timestamp'] ? { timestamp: event['@timestamp'] } : {}),
     ...(process ? { process } : {}),
     ...(source ? { source } : {}),

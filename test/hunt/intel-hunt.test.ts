@@ -104,9 +104,13 @@ test('hunt checks Sysmon DNS queries and connections against intel beside the Si
   );
 });
 
-test('hunt --no-intel leaves the intel check out', () => {
+test('hunt --no-intel leaves the intel engine out; the shipped pool list stays', () => {
   const r = hunt(mkdtempSync(join(dir, 'home-')), ['--no-intel']);
-  assert.deepEqual(intelIds(r.findings), []);
+  // The pool check reads the one shipped pool list itself (docs/network.md), so the pool is still
+  // known; what goes is the engine: configured feeds, its allow-list and its passive DNS.
+  assert.deepEqual(intelIds(r.findings).sort(), ['deminer.intel.pool_connection', 'deminer.intel.pool_dns']);
+  for (const f of r.findings)
+    if (f.rule.id.startsWith('deminer.intel.')) assert.equal(f.evidence.intel?.source, 'deminer-pools');
 });
 
 test('an allow-listed pool gives no intel finding', () => {

@@ -21,10 +21,10 @@ const RESOLVER = [192, 0, 2, 53];
 const POOL_ADDR = [203, 0, 113, 9];
 
 /**
- * A host resolves pool.minexmr.com (minexmr.com is in the shipped intel feed
- * data/intel/pools.txt and not in the built-in pool list), connects to the answered
- * address on a port no pool list names, then to 45.32.105.134:3333 (an address
- * the feed lists), and looks up xmr.nanopool.org (in the built-in pool list only).
+ * A host resolves pool.minexmr.com (minexmr.com is in the shipped pool list
+ * data/intel/pools.txt), connects to the answered address on a port no pool
+ * list names, then to 45.32.105.134:3333 (an address the list names), and
+ * looks up xmr.nanopool.org (nanopool.org is in the list too).
  */
 function capture(): string {
   const file = join(dir, 'pool-dns.pcap');
@@ -97,7 +97,7 @@ test('a listed pool name in DNS, its answered address and a listed address are h
   const builtin = fs.find(
     (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'xmr.nanopool.org',
   );
-  assert.equal((builtin?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-network-pools');
+  assert.equal((builtin?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-pools');
   assert.equal(builtin?.evidence['pool_domain'], 'nanopool.org');
 
   // Same input, same fingerprints.
@@ -112,14 +112,17 @@ test('allow-listed names and addresses give no pool finding, the built-in list i
   assert.ok(!ids.some((i) => i.includes('pool_address')), ids.join(', '));
 });
 
-test('without intel only the built-in pool list is checked', async () => {
+test('without intel the shipped pool list still holds: its names and their answered addresses', async () => {
   const fs = await findings(undefined);
-  const ids = fs.map((f) => f.rule.id);
-  assert.ok(!ids.includes('deminer.network.pool_address'), ids.join(', '));
+  // Listed addresses are the engine's; the answered address of a listed name is the pool check's own passive DNS.
+  const addresses = fs
+    .filter((f) => f.rule.id === 'deminer.network.pool_address')
+    .map((f) => f.destination?.ip);
+  assert.deepEqual(addresses, ['203.0.113.9']);
   const names = fs
     .filter((f) => f.rule.id === 'deminer.network.pool_domain')
     .map((f) => f.dns?.question.name);
-  assert.deepEqual(names, ['xmr.nanopool.org']);
+  assert.deepEqual(names, ['pool.minexmr.com', 'xmr.nanopool.org']);
 });
 
 test('deminer sniff -r uses intel by default; --no-intel turns it off', () => {
@@ -142,12 +145,15 @@ test('deminer sniff -r uses intel by default; --no-intel turns it off', () => {
       (f) => f.rule.id === 'deminer.network.pool_domain' && f.dns?.question.name === 'pool.minexmr.com',
     ),
   );
-  assert.ok(on.some((f) => f.rule.id === 'deminer.network.pool_address'));
+  const listedAddress = (f: Finding) =>
+    f.rule.id === 'deminer.network.pool_address' && f.destination?.ip === '45.32.105.134';
+  assert.ok(on.some(listedAddress));
   const off = run(['--no-intel']);
-  assert.ok(!off.some((f) => f.dns?.question.name === 'pool.minexmr.com'));
-  assert.ok(!off.some((f) => f.rule.id === 'deminer.network.pool_address'));
+  // Only the engine goes: its listed addresses. The shipped pool list is the pool check's own.
+  assert.ok(!off.some(listedAddress));
   assert.ok(
-    off.some((f) => f.dns?.question.name === 'xmr.nanopool.org'),
-    'the built-in list stays',
+    off.some((f) => f.dns?.question.name === 'pool.minexmr.com'),
+    'the shipped pool list stays',
   );
+  assert.ok(off.some((f) => f.dns?.question.name === 'xmr.nanopool.org'));
 });

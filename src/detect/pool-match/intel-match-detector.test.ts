@@ -137,7 +137,7 @@ test('allow-listed names give nothing; without intel only the built-in pool list
   const builtinOnly = new IntelMatchDetector({ builtinPools: new Set(['nanopool.org']) });
   assert.deepEqual(builtinOnly.observe(sysmon22(1, 'pool.minexmr.com')), []);
   const [f] = builtinOnly.observe(sysmon22(2, 'xmr.nanopool.org'));
-  assert.equal((f?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-network-pools');
+  assert.equal((f?.evidence['intel'] as Record<string, unknown>)['source'], 'deminer-pools');
   // The allow-list wins over the built-in list too.
   const allowed = new IntelMatchDetector({
     intel: engine(['nanopool.org']),

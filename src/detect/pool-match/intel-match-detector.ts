@@ -11,7 +11,7 @@ import { hitEvidence, PoolCheck } from './pool-check.ts';
 
 export interface IntelMatchOptions {
   intel?: IntelEngine | undefined;
-  /** Built-in pool domains checked after the engine (data/network/pool-domains.json). */
+  /** Built-in pool domains checked after the engine (the shipped pool list, data/intel/pools.txt). */
   builtinPools?: ReadonlySet<string> | undefined;
 }
 
@@ -218,6 +218,7 @@ export class IntelMatchDetector implements StreamDetector<EcsEvent> {
     if (this.reported.size >= MAX_REPORTED) this.reported.clear();
     this.reported.add(key);
     const evidence: Record<string, unknown> = { intel: hitEvidence(pool) };
+    if (pool.learnedFrom) evidence['learned_from'] = pool.learnedFrom;
     const data = e.winlog?.event_data;
     if (data) evidence['event_data'] = trimmed(data);
     if (e.log?.file?.path) {

@@ -1,19 +1,32 @@
 import type { IntelEngine, IntelMatch, IntelVerdict } from '../../intel/index.ts';
+import type { LearnedFrom, LearnedPoolsOptions } from './learned-pools.ts';
+import { endpointKey, LearnedPools } from './learned-pools.ts';
 
-/** Source name of the built-in pool list (data/network/pool-domains.json) in evidence. */
-export const BUILTIN_POOLS_SOURCE = 'deminer-network-pools';
-/** Same weight as the shipped intel feed: both are curated lists of public pools. */
+/**
+ * Source name of the built-in pool list in evidence: the same list and name
+ * as the shipped intel feed (data/intel/pools.txt), which this check also
+ * reads directly so that it works with intel turned off.
+ */
+export const BUILTIN_POOLS_SOURCE = 'deminer-pools';
+/** Source name of pools learned from mining seen in this analysis. */
+export const LEARNED_POOLS_SOURCE = 'deminer-learned';
+/** Same weight as the shipped intel feed: a curated list of public pools. */
 const BUILTIN_POOLS_CONFIDENCE = 80;
+/** Seen mining first-hand: as sure as the list, though only for this run. */
+const LEARNED_POOLS_CONFIDENCE = 80;
 const BUILTIN_PDNS_MAX = 50_000;
+const TLS_NAMES_MAX = 50_000;
 
 /** What a pool finding says about the indicator that matched (evidence `intel`). */
 export interface PoolHit {
   indicator: string;
-  type: IntelMatch['type'] | 'passive-dns';
+  type: IntelMatch['type'] | 'passive-dns' | 'learned';
   source: string;
   confidence: number;
   /** Passive DNS: the listed name whose answer carried the address. */
   via?: string;
+  /** Learned pools: the host whose mining taught it. */
+  learnedFrom?: LearnedFrom;
 }
 
 /** A listed value, a value the allow-list covers (never reported), or nothing known. */
@@ -22,8 +35,23 @@ export type PoolVerdict = PoolHit | 'allowed' | undefined;
 export interface PoolCheckOptions {
   /** The threat-intel engine; left out with --no-intel. */
   intel?: IntelEngine | undefined;
-  /** Pool domains the network analysis knows without intel (each matches its subdomains). */
+  /** Pool domains known without intel (each matches its subdomains): the shipped pool list. */
   builtinPools?: ReadonlySet<string> | undefined;
+  /** Bounds of the learned pools; `false` turns learning off. */
+  learned?: LearnedPoolsOptions | false | undefined;
+}
+
+/** What the mining-protocol rule saw: a host speaking a mining protocol to a pool endpoint. */
+export interface MiningSighting {
+  ip: string;
+  port?: number | undefined;
+  /** The DNS answer or TLS name that led to the address, if the caller knows one. */
+  name?: string | undefined;
+  host: string;
+  address: string;
+  protocol: string;
+  method: string;
+  tsMs: number;
 }
 
 function fromVerdict(v: IntelVerdict): PoolVerdict {
@@ -51,19 +79,80 @@ function normalName(name: string): string {
 /**
  * The one pool check the network analysis and hunt share: the threat-intel
  * engine first (its allow-list wins over everything, the built-in list included),
- * then the built-in list of stratum pools the shipped feed lacks.
- * Addresses in DNS answers for listed names become pool addresses (passive
- * DNS: nothing is ever resolved).
+ * then the shipped pool list itself (so that it holds with intel off or its
+ * built-in feed disabled), then the pools learned in this run from hosts seen
+ * mining. Addresses in DNS answers for listed names become pool addresses
+ * (passive DNS: nothing is ever resolved).
  */
 export class PoolCheck {
   private readonly intel: IntelEngine | undefined;
   private readonly builtinPools: ReadonlySet<string>;
   /** Addresses answered for built-in pool names; the engine keeps its own for feed names. */
   private readonly builtinPdns = new Map<string, string>();
+  /** Pool endpoints and names learned from mining seen in this analysis. */
+  readonly learned: LearnedPools | undefined;
+  /** Address → the TLS server name last seen for it (the name that led a miner there). */
+  private readonly tlsNames = new Map<string, string>();
+  /** The latest event time seen: learned pools expire against it, never against the clock. */
+  private nowMs = 0;
 
   constructor(opts: PoolCheckOptions = {}) {
     this.intel = opts.intel;
     this.builtinPools = opts.builtinPools ?? new Set();
+    this.learned = opts.learned === false ? undefined : new LearnedPools(opts.learned ?? {});
+  }
+
+  /** Event time moves on (callers pass each event's time; it never goes back). */
+  at(tsMs: number): void {
+    // Out-of-range times (damaged capture headers) would expire everything learned: ignored.
+    if (Number.isFinite(tsMs) && tsMs <= 8.64e15 && tsMs > this.nowMs) this.nowMs = tsMs;
+  }
+
+  /** A TLS handshake to `ip` named `serverName`: remembered so that mining on that address learns the name. */
+  observeTlsName(ip: string, serverName: string): void {
+    if (this.learned === undefined) return;
+    this.tlsNames.delete(ip);
+    this.tlsNames.set(ip, normalName(serverName));
+    if (this.tlsNames.size > TLS_NAMES_MAX) {
+      const first = this.tlsNames.keys().next().value;
+      if (first !== undefined) this.tlsNames.delete(first);
+    }
+  }
+
+  /**
+   * A host was seen speaking a mining protocol to `ip:port`: the endpoint,
+   * and the name that led to it, become learned pools, so that the next
+   * host that only resolves the name or connects to the address is caught.
+   * Allow-listed addresses and names (shared CDN space, own ranges) are never learned.
+   */
+  observeMining(s: MiningSighting): void {
+    this.at(s.tsMs);
+    if (this.learned === undefined) return;
+    if (this.intel?.isAllowedIp(s.ip)) return;
+    let name = s.name ?? this.tlsNames.get(s.ip);
+    if (name !== undefined) {
+      name = normalName(name);
+      if (this.intel?.matchDomain(name).allowed) name = undefined;
+    }
+    this.learned.learn(
+      s.ip,
+      s.port,
+      name,
+      { host: s.host, address: s.address, protocol: s.protocol, method: s.method },
+      s.tsMs,
+    );
+  }
+
+  /** The learned pool a name is, if any (exact name). */
+  learnedDomain(name: string): PoolHit | undefined {
+    const from = this.learned?.name(normalName(name), this.nowMs);
+    return from ? learnedHit(normalName(name), from) : undefined;
+  }
+
+  /** The learned pool an address (and port) is, if any. */
+  learnedEndpoint(ip: string, port?: number): PoolHit | undefined {
+    const from = this.learned?.endpoint(ip, port, this.nowMs);
+    return from ? learnedHit(endpointKey(ip, port), from) : undefined;
   }
 
   get usesIntel(): boolean {
@@ -83,7 +172,7 @@ export class PoolCheck {
           source: BUILTIN_POOLS_SOURCE,
           confidence: BUILTIN_POOLS_CONFIDENCE,
         }
-      : undefined;
+      : this.learnedDomain(name);
   }
 
   /** An address (and port, when known) contacted. */
@@ -101,7 +190,7 @@ export class PoolCheck {
           confidence: BUILTIN_POOLS_CONFIDENCE,
           via,
         }
-      : undefined;
+      : this.learnedEndpoint(ip, port);
   }
 
   /** URL indicators plus whatever the URL's host matches. */
@@ -151,6 +240,16 @@ export class PoolCheck {
   }
 }
 
+function learnedHit(indicator: string, from: LearnedFrom): PoolHit {
+  return {
+    indicator,
+    type: 'learned',
+    source: LEARNED_POOLS_SOURCE,
+    confidence: LEARNED_POOLS_CONFIDENCE,
+    learnedFrom: from,
+  };
+}
+
 /** The evidence block of a pool finding. */
 export function hitEvidence(h: PoolHit): Record<string, unknown> {
   const e: Record<string, unknown> = {
@@ -160,5 +259,6 @@ export function hitEvidence(h: PoolHit): Record<string, unknown> {
     confidence: h.confidence,
   };
   if (h.via) e['via'] = h.via;
+  if (h.learnedFrom) e['learned_from'] = h.learnedFrom.host;
   return e;
 }

@@ -69,6 +69,20 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
   if (m.user && p.evidence['wallet_or_worker'] === undefined) p.evidence['wallet_or_worker'] = m.user;
   if (m.algorithm && p.evidence['algorithm'] === undefined) p.evidence['algorithm'] = m.algorithm;
   if (m.agent && ctx.lists.minerAgents.test(m.agent)) p.evidence['miner'] = m.agent;
+  // Mining seen first-hand teaches the pool check the endpoint (and the name that led
+  // there), so that hosts that only resolve or connect to it are reported too. A node
+  // answering getblocktemplate may be a sanctioned wallet: it is not learned.
+  if (confirmed || m.protocol === 'getwork')
+    ctx.pools.observeMining({
+      ip: dst.ip,
+      port: dst.port,
+      name: ctx.domainOf(dst.ip),
+      host: ctx.hostOf(src.ip),
+      address: src.ip,
+      protocol: m.protocol,
+      method: m.method,
+      tsMs: e.tsMs,
+    });
 }
 
 /** Stratum, its CryptoNote and Ethereum dialects, getblocktemplate and getwork, on any port. */

@@ -18,8 +18,11 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
   if (!ctx.isOutboundOrInternal(e)) return;
   const src = e.src!;
   const dst = e.dst!;
+  ctx.pools.at(e.tsMs);
   const v = ctx.pools.ip(dst.ip, dst.port);
   if (v === undefined || v === 'allowed') return;
+  // The host that taught a learned pool already has its mining finding.
+  if (v.learnedFrom?.address === src.ip) return;
   const where = dst.port !== undefined ? `${dst.ip}:${dst.port}` : dst.ip;
   const p = ctx.record(
     e,
@@ -28,15 +31,23 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
     src.ip,
     [v.indicator],
     () =>
-      `${src.ip} connected to ${where}${v.via ? ` (an address of ${v.via})` : ''}, a mining pool listed by ${v.source} (${v.indicator}); find the process holding the connection and treat the host as running a miner.`,
-    { destination: dst, evidence: { intel: hitEvidence(v) } },
+      v.learnedFrom
+        ? `${src.ip} connected to ${where}, a mining pool learned from ${v.learnedFrom.host} mining to it (${v.learnedFrom.protocol} ${v.learnedFrom.method}); find the process holding the connection and treat the host as running a miner.`
+        : `${src.ip} connected to ${where}${v.via ? ` (an address of ${v.via})` : ''}, a mining pool listed by ${v.source} (${v.indicator}); find the process holding the connection and treat the host as running a miner.`,
+    {
+      destination: dst,
+      evidence: { intel: hitEvidence(v), ...(v.learnedFrom ? { learned_from: v.learnedFrom } : {}) },
+    },
   );
   const dests = (p.evidence['destinations'] as string[] | undefined) ?? [];
   if (dests.length < 20 && !dests.includes(where)) dests.push(where);
   p.evidence['destinations'] = dests;
 }
 
-/** Flows to an address (or address and port) the pool check lists, passive DNS of listed names included. */
+/**
+ * Flows to an address (or address and port) the pool check lists, passive
+ * DNS of listed names and pools learned from other hosts' mining included.
+ */
 export const poolAddress: NetworkRuleModule = {
   folder: 'pool-address',
   rules: [POOL_ADDRESS],

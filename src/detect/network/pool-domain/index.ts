@@ -34,7 +34,9 @@ function report(
     address,
     [pool.indicator],
     () =>
-      `${address} ${via === 'dns' ? 'looked up' : 'contacted'} ${name}, a mining pool listed by ${pool.source} (${pool.indicator}); find the process behind it and treat the host as running a miner.`,
+      pool.learnedFrom
+        ? `${address} ${via === 'dns' ? 'looked up' : 'contacted'} ${name}, a mining pool learned from ${pool.learnedFrom.host} mining to it (${pool.learnedFrom.endpoint}); find the process behind it and treat the host as running a miner.`
+        : `${address} ${via === 'dns' ? 'looked up' : 'contacted'} ${name}, a mining pool listed by ${pool.source} (${pool.indicator}); find the process behind it and treat the host as running a miner.`,
     {
       destination: via === 'dns' ? undefined : e.dst,
       dnsName: via === 'dns' ? name : undefined,
@@ -44,6 +46,7 @@ function report(
         intel: hitEvidence(pool),
         names: [name],
         seen_in: via,
+        ...(pool.learnedFrom ? { learned_from: pool.learnedFrom } : {}),
       },
     },
   );
@@ -51,7 +54,15 @@ function report(
 
 function checkName(ctx: NetworkContext, e: NetEvent, name: string, via: Via, address: string): void {
   const v = ctx.name(name).pool;
-  if (v !== null && v !== 'allowed') report(ctx, e, name, via, address, v);
+  if (v === 'allowed') return;
+  if (v !== null && v.type !== 'learned') {
+    report(ctx, e, name, via, address, v);
+    return;
+  }
+  // Verdicts are cached per name; learned pools come and go within the run, so they are asked each time.
+  const learned = ctx.pools.learnedDomain(name);
+  // The host that taught a learned pool already has its mining finding.
+  if (learned && learned.learnedFrom?.address !== address) report(ctx, e, name, via, address, learned);
 }
 
 function checkHttp(
@@ -81,9 +92,12 @@ function checkHttp(
 
 function observe(ctx: NetworkContext, e: NetEvent): void {
   const address = e.src?.ip ?? 'unknown';
+  ctx.pools.at(e.tsMs);
   if (e.kind === 'dns') {
     for (const q of e.dns?.questions ?? []) checkName(ctx, e, q.name, 'dns', address);
   } else if (e.kind === 'tls') {
+    // The name a miner's TLS session was opened with is the name learned if it then mines there.
+    if (e.tls?.serverName && e.dst) ctx.pools.observeTlsName(e.dst.ip, e.tls.serverName);
     for (const n of ctx.tlsNames(e)) checkName(ctx, e, n, 'tls', address);
   } else if (e.kind === 'http' && e.http?.host) checkHttp(ctx, e, e.http.host, e.http.uri, address);
 }

@@ -13,6 +13,8 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  type Stats,
+  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -27,7 +29,7 @@ import type {
   StepResult,
 } from '../respond/host-tasks/protocol.ts';
 import { hostPath, resolveInRoot } from '../sources/procfs/root-path.ts';
-import { descendants, type LiveProcess, readProcess, resolveTargets } from './proc-targets.ts';
+import { descendants, type LiveProcess, readProcess, resolveTargets, SYSTEM_DIRS } from './proc-targets.ts';
 
 /**
  * Eradication on this host (issue 17), for a task the server handed over.
@@ -173,6 +175,22 @@ export async function eradicate(params: EradicateParams, o: EradicateOptions): P
   return steps;
 }
 
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 async function quarantine(p: LiveProcess, dir: string, proc: string): Promise<StepResult> {
   const target = p.exe!;
   const tmp = join(dir, `.incoming-${p.pid}-${Date.now()}`);
@@ -184,23 +202,34 @@ async function quarantine(p: LiveProcess, dir: string, proc: string): Promise<St
     renameSync(tmp, saved);
     chmodSync(saved, 0o000);
     let original: Record<string, unknown> = { path: target, deleted_before: p.deleted };
-    if (!p.deleted && existsSync(target)) {
-      const st = lstatSync(target);
-      original = {
-        ...original,
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-        mtime: st.mtime.toISOString(),
-      };
-      if (st.isFile()) unlinkSync(target);
+    // The path as the process sees it (its own mount namespace: a container's /usr/local/bin is not
+    // the host's), removed only when it is the very file the process runs (same device and inode).
+    const inNs = `${proc}/${p.pid}/root${target}`;
+    let kept: string | undefined;
+    if (!p.deleted) {
+      const st = lstatOrUndefined(inNs);
+      const running = statOrUndefined(`${proc}/${p.pid}/exe`);
+      if (st) {
+        original = {
+          ...original,
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: st.mtime.toISOString(),
+        };
+        if (SYSTEM_DIRS.test(target))
+          kept = 'under a system folder (a package may own it): copied, left in place for the analyst';
+        else if (!st.isFile() || !running || st.dev !== running.dev || st.ino !== running.ino)
+          kept = 'the file at that path is not the one the process runs: copied, left in place';
+        else unlinkSync(inNs);
+      }
     }
     writeFileSync(
       join(dir, `${sha256}.json`),
       `${JSON.stringify({ sha256, quarantined_at: new Date().toISOString(), original }, null, 2)}\n`,
       { mode: 0o600 },
     );
-    const gone = !existsSync(target) || p.deleted;
+    const gone = p.deleted || lstatOrUndefined(inNs) === undefined;
     const again = await sha256Of(saved);
     return {
       step: 'quarantine',
@@ -211,7 +240,7 @@ async function quarantine(p: LiveProcess, dir: string, proc: string): Promise<St
       sha256,
       detail: gone
         ? 'moved to quarantine (mode 000), original removed'
-        : 'copied, but the original is still there',
+        : (kept ?? 'copied, but the original is still there'),
     };
   } catch (e) {
     rmSync(tmp, { force: true });

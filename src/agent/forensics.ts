@@ -397,6 +397,18 @@ export async function collect(
         const path = isAbsolute(c) ? `${proc}/${p.pid}/root${c}` : `${proc}/${p.pid}/cwd/${c}`;
         const r = readRegular(path, MAX_SMALL_FILE);
         if (!r) continue;
+        // The command line is the attacker's: `-c /etc/shadow` must not send the host's secrets to the
+        // server as evidence. Miner configs (XMRig and its forks) are JSON objects; nothing else is taken.
+        if (!isJsonObject(r.data)) {
+          steps.push({
+            step: 'config',
+            target,
+            ok: false,
+            verified: false,
+            detail: `${c.slice(0, 200)}: not a JSON object, not collected`,
+          });
+          continue;
+        }
         const f = scratchFile();
         writeFileSync(f, r.data, { mode: 0o600 });
         await send('config', target, {
@@ -444,6 +456,15 @@ export async function collect(
     }
   }
   return { steps, evidence };
+}
+
+function isJsonObject(data: Buffer): boolean {
+  try {
+    const v = JSON.parse(data.toString('utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
 }
 
 function dedupeFiles(entries: readonly PersistenceEntry[]): PersistenceEntry[] {

@@ -84,7 +84,7 @@ export function describeTarget(t: ProcessTarget): string {
  * miner that masquerades as one does not run from the real path; one that
  * replaced the real file is found by its pid).
  */
-const SYSTEM_DIRS = /^\/(usr\/)?(s?bin|lib|lib32|lib64|libexec)\/|^\/snap\//;
+export const SYSTEM_DIRS = /^\/(usr\/)?(s?bin|lib|lib32|lib64|libexec)\/|^\/snap\//;
 
 /** This agent and its ancestors, and init: never a target whatever a finding says. */
 function untouchable(proc: string): Set<number> {

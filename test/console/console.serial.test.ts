@@ -490,6 +490,12 @@ if (reason) {
         2,
         'no task, no evidence',
       );
+      // The overview's cost of this month counts that incident (its host sends no samples: not measured).
+      await visit(page, adminLog, '/', 'overview-month', '[data-testid="month-cost"]');
+      assert.match(
+        (await page.locator('[data-testid="month-cost"]').textContent()) ?? '',
+        /Incidents\s*\d+ opened.*Cost.*(not measured|\d)/s,
+      );
       await visit(
         page,
         adminLog,

@@ -4,7 +4,7 @@ import { api } from '../api.ts';
 import { SeverityBadge } from '../components/badges.tsx';
 import { Chart, type ChartOptions, SEVERITY_COLORS } from '../components/chart.tsx';
 import { Link } from '../components/link.tsx';
-import { ErrorNotice, Loading, Placeholder } from '../components/notice.tsx';
+import { ErrorNotice, Loading } from '../components/notice.tsx';
 import { Techniques } from '../components/technique.tsx';
 import { Time } from '../components/time.tsx';
 import { attackUrl, count } from '../format.ts';
@@ -14,6 +14,7 @@ import { useLive } from '../stream.ts';
 import { type Overview, SEVERITIES, type Severity } from '../types.ts';
 import { useTitle } from '../use-session.ts';
 import { OpenIncidentsPanel } from './incidents.tsx';
+import { MonthCost } from './overview-cost.tsx';
 
 const RANGES = [
   { id: '24h', label: 'last 24 hours' },
@@ -182,10 +183,7 @@ function OverviewBody({ data, range }: { data: Overview; range: Range }) {
         </section>
         <section className="panel" aria-labelledby="cost">
           <h2 id="cost">Cost this month</h2>
-          <Placeholder title="Arrives with the incident workflow">
-            What the miners cost (energy, compute, response time) is reported with incidents; nothing is
-            estimated here until then.
-          </Placeholder>
+          <MonthCost />
         </section>
       </div>
 

@@ -3,7 +3,7 @@ import type { Finding } from '../core/finding.ts';
 import { atLeast, type Severity } from '../core/severity.ts';
 import type { IncidentEvent, IncidentPatch, IncidentRecord, LinkedFinding } from '../store/incident-types.ts';
 import type { Store } from '../store/types.ts';
-import { indicatorsOf, isMiningFinding } from './indicators.ts';
+import { type Indicator, indicatorsOf, isMiningFinding } from './indicators.ts';
 import { type Clocks, checkMove, clocksAfterMove, isPhase, type Phase } from './phases.ts';
 import { DEFAULT_SLA, type SlaConfig, type SlaState, slaState } from './sla.ts';
 
@@ -39,6 +39,8 @@ export interface CaseEngineOptions {
   publish?: (type: CaseEventType, data: unknown) => void;
   /** Where failures of background work are reported. */
   log?: (message: string, err: unknown) => void;
+  /** Findings waiting for processing at most (default 100,000; the sweep catches up on the rest). */
+  maxQueue?: number;
 }
 
 /** Findings that join an open incident: mining ones, and anything from medium up on that host. */
@@ -47,6 +49,12 @@ const JOIN_MIN: Severity = 'medium';
 const OPEN_MIN: Severity = 'high';
 /** Closed incidents stay under watch this long for a late-raised breach. */
 const RECENTLY_CLOSED_MS = 24 * 3_600_000;
+/** Findings waiting for incident processing at most, by default (the sweep catches up on the rest). */
+const MAX_QUEUE = 100_000;
+/** Findings processed together: one ingest group's worth. */
+const DRAIN_GROUP = 2_000;
+/** Indicators remembered as already added, across incidents. */
+const MAX_KNOWN_INDICATORS = 50_000;
 /** The sweep looks back this far for mining findings no incident holds (a crash between commit and processing). */
 const SWEEP_MS = 24 * 3_600_000;
 
@@ -62,11 +70,14 @@ export class CaseEngine {
   readonly #publish: (type: CaseEventType, data: unknown) => void;
   readonly #log: (message: string, err: unknown) => void;
   readonly #queue: Finding[] = [];
+  readonly #maxQueue: number;
   #draining: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   /** Breaches this process already knows are recorded (saves a write per read). */
   readonly #raised = new Set<string>();
+  /** `incident\nkind\nvalue` of indicators this process added (saves a campaign pass per repeat). */
+  readonly #knownIndicators = new Set<string>();
 
   constructor(o: CaseEngineOptions) {
     this.store = o.store;
@@ -74,10 +85,15 @@ export class CaseEngine {
     this.#now = o.now ?? Date.now;
     this.#publish = o.publish ?? (() => undefined);
     this.#log = o.log ?? (() => undefined);
+    this.#maxQueue = Math.max(1, o.maxQueue ?? MAX_QUEUE);
   }
 
-  /** Called after a finding joined an open incident (the response's watch period: ./response.ts). */
-  onJoined: ((incident: IncidentRecord, f: Finding) => Promise<void>) | undefined;
+  /**
+   * Called after findings joined an open incident (the response's watch
+   * period: ./response.ts), once per incident and processed group, the new
+   * links in the order they came.
+   */
+  onJoined: ((incidentId: string, findings: readonly Finding[]) => Promise<void>) | undefined;
 
   nowIso(): string {
     return new Date(this.#now()).toISOString();
@@ -100,10 +116,23 @@ export class CaseEngine {
     this.#timer = undefined;
   }
 
-  /** Queues the findings of a stored batch that can open or join an incident; processed one at a time, in order. */
+  /**
+   * Queues the findings of a stored batch that can open or join an incident;
+   * processed in order, a group at a time. The queue is bounded: past
+   * MAX_QUEUE the oldest are dropped with a warning (the store holds them, and
+   * the periodic sweep links the mining findings no incident holds).
+   */
   enqueue(batch: readonly Finding[]): void {
     for (const f of batch) {
       if (isMiningFinding(f) || atLeast(f.severity, JOIN_MIN)) this.#queue.push(f);
+    }
+    if (this.#queue.length > this.#maxQueue) {
+      const dropped = this.#queue.length - this.#maxQueue;
+      this.#queue.splice(0, dropped);
+      this.#log(
+        `incident queue full: ${dropped} findings left to the sweep`,
+        new Error(`more than ${this.#maxQueue} findings waiting for incident processing`),
+      );
     }
     if (this.#queue.length > 0 && !this.#draining) {
       this.#draining = new Promise<void>((resolve) => setImmediate(resolve))
@@ -122,9 +151,9 @@ export class CaseEngine {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      const f = this.#queue.shift()!;
+      const group = this.#queue.splice(0, DRAIN_GROUP);
       try {
-        await this.processFinding(f);
+        await this.processFindings(group);
       } catch (e) {
         // The sweep picks a lost mining finding up again; the store holds it either way.
         this.#log('incident processing failed', e);
@@ -134,46 +163,98 @@ export class CaseEngine {
 
   /** Opens, joins or ignores one finding. Idempotent: a finding already linked is not linked again. */
   async processFinding(f: Finding): Promise<IncidentRecord | undefined> {
+    const ids = await this.processFindings([f]);
+    const id = ids.get(f.fingerprint);
+    return id === undefined ? undefined : this.store.incidents.get(id);
+  }
+
+  /**
+   * Opens, joins or ignores findings, in order, as one finding at a time
+   * would: a host's first high mining finding opens its incident (unless an
+   * incident already closed over it), and everything after joins. Batched
+   * for ingest rates: one query for the hosts' open incidents, one
+   * transaction for the links, one indicator update per incident and
+   * group. Returns the incident each finding is in.
+   */
+  async processFindings(fs: readonly Finding[]): Promise<Map<string, string>> {
     const at = this.nowIso();
-    const host = f.host.name;
-    const mining = isMiningFinding(f);
-    const linked: LinkedFinding = {
-      fingerprint: f.fingerprint,
-      ruleId: f.rule.id,
-      ruleName: f.rule.name,
-      severity: f.severity,
-      message: f.message,
-      at: f['@timestamp'],
-    };
-    let incident = await this.store.incidents.openFor(host);
-    if (incident) {
-      if (await this.store.incidents.linkFinding(incident.id, linked, at)) {
-        this.#publish('incident', { id: incident.id, change: 'finding', fingerprint: f.fingerprint });
-        await this.onJoined?.(incident, f);
+    const byHost = new Map<string, Finding[]>();
+    for (const f of fs) {
+      const list = byHost.get(f.host.name);
+      if (list) list.push(f);
+      else byHost.set(f.host.name, [f]);
+    }
+    const open = await this.store.incidents.openIdsFor([...byHost.keys()]);
+    const placed = new Map<string, string>();
+    const links: { incidentId: string; finding: LinkedFinding }[] = [];
+    const held = new Map<string, Finding[]>();
+    for (const [host, list] of byHost) {
+      let incidentId = open.get(host);
+      for (const f of list) {
+        if (incidentId === undefined) {
+          if (!isMiningFinding(f) || !atLeast(f.severity, OPEN_MIN)) continue;
+          // A finding an incident already held and closed over opens a new one only when seen after that close.
+          const closed = await this.store.incidents.closedWith(f.fingerprint);
+          if (closed !== null && f['@timestamp'] <= closed) continue;
+          const r = await this.store.incidents.open({
+            title: `${f.rule.name} on ${host}`,
+            hostName: host,
+            severity: f.severity,
+            openedBy: `auto:${f.rule.id}`,
+            at,
+            finding: linkedOf(f),
+          });
+          incidentId = r.incident.id;
+          this.#publish('incident', { id: incidentId, change: r.created ? 'opened' : 'finding' });
+        } else {
+          links.push({ incidentId, finding: linkedOf(f) });
+        }
+        placed.set(f.fingerprint, incidentId);
+        const h = held.get(incidentId);
+        if (h) h.push(f);
+        else held.set(incidentId, [f]);
       }
-    } else {
-      if (!mining || !atLeast(f.severity, OPEN_MIN)) return undefined;
-      // A finding an incident already held and closed over opens a new one only when seen after that close.
-      const closed = await this.store.incidents.closedWith(f.fingerprint);
-      if (closed !== null && f['@timestamp'] <= closed) return undefined;
-      const r = await this.store.incidents.open({
-        title: `${f.rule.name} on ${host}`,
-        hostName: host,
-        severity: f.severity,
-        openedBy: `auto:${f.rule.id}`,
-        at,
-        finding: linked,
-      });
-      incident = r.incident;
-      this.#publish('incident', { id: incident.id, change: r.created ? 'opened' : 'finding' });
     }
-    const indicators = indicatorsOf(f);
-    if (indicators.length > 0) {
-      const c = await this.store.incidents.addIndicators(incident.id, indicators, at);
+    const added = await this.store.incidents.linkFindings(links, at);
+    const joined = new Map<string, Set<string>>();
+    for (const a of added) {
+      this.#publish('incident', { id: a.incidentId, change: 'finding', fingerprint: a.fingerprint });
+      const s = joined.get(a.incidentId);
+      if (s) s.add(a.fingerprint);
+      else joined.set(a.incidentId, new Set([a.fingerprint]));
+    }
+    for (const [incidentId, list] of held) {
+      const fresh = joined.get(incidentId);
+      if (fresh && this.onJoined)
+        await this.onJoined(
+          incidentId,
+          list.filter((f) => fresh.has(f.fingerprint)),
+        );
+      const indicators = this.#newIndicators(incidentId, list);
+      if (indicators.length === 0) continue;
+      const c = await this.store.incidents.addIndicators(incidentId, indicators, at);
       if (c.changed)
-        this.#publish('incident', { id: incident.id, change: 'campaign', campaign: c.campaignId });
+        this.#publish('incident', { id: incidentId, change: 'campaign', campaign: c.campaignId });
     }
-    return incident;
+    return placed;
+  }
+
+  /**
+   * The indicators of these findings this process has not yet added to the
+   * incident (bounded memory: forgotten wholesale past MAX_KNOWN_INDICATORS,
+   * which costs a few repeated, idempotent writes).
+   */
+  #newIndicators(incidentId: string, fs: readonly Finding[]): Indicator[] {
+    const out = new Map<string, Indicator>();
+    for (const f of fs) {
+      for (const i of indicatorsOf(f)) {
+        const k = `${incidentId}\n${i.kind}\n${i.value}`;
+        if (!this.#knownIndicators.has(k)) out.set(k, i);
+      }
+    }
+    if (this.#knownIndicators.size + out.size > MAX_KNOWN_INDICATORS) this.#knownIndicators.clear();
+    for (const k of out.keys()) this.#knownIndicators.add(k);
+    return [...out.values()];
   }
 
   /** An analyst's incident (a user's report). One open incident per host: a second is refused, naming the first. */
@@ -336,7 +417,7 @@ export class CaseEngine {
         500,
       );
       // Oldest first, so the first finding of a host opens its incident.
-      for (const f of missed.reverse()) await this.processFinding(f);
+      await this.processFindings(missed.reverse());
     } catch (e) {
       this.#log('incident check failed', e);
     } finally {
@@ -352,5 +433,16 @@ export function clocksOf(i: IncidentRecord): Clocks {
     recoveryAt: i.recoveryAt,
     reviewMetAt: i.reviewMetAt,
     closedAt: i.closedAt,
+  };
+}
+
+function linkedOf(f: Finding): LinkedFinding {
+  return {
+    fingerprint: f.fingerprint,
+    ruleId: f.rule.id,
+    ruleName: f.rule.name,
+    severity: f.severity,
+    message: f.message,
+    at: f['@timestamp'],
   };
 }

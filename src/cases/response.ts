@@ -265,15 +265,19 @@ export class IncidentResponse {
    * persistence entry (a finding naming a file) means the miner came back;
    * the incident goes back to eradication and the watch ends.
    */
-  async onJoined(incident: IncidentRecord, f: Finding): Promise<void> {
-    const persistence = typeof f.evidence['file'] === 'string';
-    if (!isMiningFinding(f) && !persistence) return;
-    const task = await this.#o.store.tasks.activeWatch(incident.id, new Date().toISOString());
+  async onJoined(incidentId: string, findings: readonly Finding[]): Promise<void> {
+    const telling = findings.filter((f) => isMiningFinding(f) || typeof f.evidence['file'] === 'string');
+    if (telling.length === 0) return;
+    const task = await this.#o.store.tasks.activeWatch(incidentId, new Date().toISOString());
     const w = task?.watch;
     if (!task || !w) return;
     // A scan that overlapped the clean-up reports what it saw before it: not a return.
-    if (f['@timestamp'] <= w.since) return;
-    if (f.process?.pid !== undefined && w.killed.includes(f.process.pid)) return;
+    const f = telling.find(
+      (x) => x['@timestamp'] > w.since && !(x.process?.pid !== undefined && w.killed.includes(x.process.pid)),
+    );
+    if (!f) return;
+    const persistence = typeof f.evidence['file'] === 'string';
+    const incident = { id: incidentId };
     // Once, whichever server saw it first.
     if (!(await this.#o.store.tasks.endWatch(task.id, this.#o.engine.nowIso(), 'returned'))) return;
     await this.#o.engine.action(

@@ -199,7 +199,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     },
     log: (message, err) => app.log.error({ err }, message),
   });
-  cases.onJoined = (incident, f) => response.onJoined(incident, f);
+  cases.onJoined = (incidentId, findings) => response.onJoined(incidentId, findings);
   response.start(opts.cases?.checkEveryMs ?? 30_000);
   const evidenceDir = opts.evidenceDir ?? null;
   // Evidence arrives as raw bytes (application/octet-stream), and only there; every other route takes JSON.

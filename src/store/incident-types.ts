@@ -148,8 +148,19 @@ export interface IncidentStore {
   /** The open (not closed) incident of a host. */
   openFor(hostName: string): Promise<IncidentRecord | undefined>;
   list(q: IncidentQuery): Promise<{ items: IncidentRecord[]; next: string | null }>;
+  /** The ids of the open incidents of these hosts (one query; hosts without one are absent). */
+  openIdsFor(hostNames: readonly string[]): Promise<Map<string, string>>;
   /** Links a finding (once: false when it was already linked) and raises the incident's severity to it. */
   linkFinding(incidentId: string, f: LinkedFinding, at: string): Promise<boolean>;
+  /**
+   * Links many findings in one transaction (each once), with one timeline
+   * event per new link and the severities raised; returns the new links in
+   * the order given.
+   */
+  linkFindings(
+    links: readonly { incidentId: string; finding: LinkedFinding }[],
+    at: string,
+  ): Promise<{ incidentId: string; fingerprint: string }[]>;
   /** The newest close of an incident that holds this finding (null: none closed holds it). */
   closedWith(fingerprint: string): Promise<string | null>;
   linkedFindings(incidentId: string): Promise<string[]>;

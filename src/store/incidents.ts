@@ -115,35 +115,87 @@ async function insertEvent(
 
 /** Links a finding inside a transaction; raises the severity; true when it was not linked before. */
 async function link(trx: Db, incidentId: string, f: LinkedFinding, at: string): Promise<boolean> {
-  const inserted = await trx
-    .insertInto('incident_findings')
-    .values({ incident_id: incidentId, fingerprint: f.fingerprint, linked_at: at })
-    .onConflict((oc) => oc.columns(['incident_id', 'fingerprint']).doNothing())
-    .returning('fingerprint')
-    .executeTakeFirst();
-  if (!inserted) return false;
-  await insertEvent(trx, incidentId, {
-    kind: 'finding',
-    actor: 'deminer',
-    at,
-    data: {
-      fingerprint: f.fingerprint,
-      rule_id: f.ruleId,
-      rule_name: f.ruleName,
-      severity: f.severity,
-      message: f.message,
-      seen_at: f.at,
-    },
-  });
-  const row = await getRow(trx, incidentId);
-  if (row && severityRank(f.severity) > severityRank(row.severity as Severity)) {
+  return (await linkMany(trx, [{ incidentId, finding: f }], at)).length > 0;
+}
+
+/** Rows per multi-row statement of a batched link (3 and 7 bound values a row). */
+const LINK_CHUNK = 256;
+
+/**
+ * Links findings inside a transaction: multi-row inserts (the incident
+ * engine links what a whole ingest group brought in a few statements, not
+ * five per finding), one `finding` event per new link in the order given,
+ * each incident's severity raised once to the highest it received.
+ */
+async function linkMany(
+  trx: Db,
+  links: readonly { incidentId: string; finding: LinkedFinding }[],
+  at: string,
+): Promise<{ incidentId: string; fingerprint: string }[]> {
+  const key = (incidentId: string, fingerprint: string): string => `${incidentId}\n${fingerprint}`;
+  const unique = new Map<string, { incidentId: string; finding: LinkedFinding }>();
+  for (const l of links) {
+    const k = key(l.incidentId, l.finding.fingerprint);
+    if (!unique.has(k)) unique.set(k, l);
+  }
+  const items = [...unique.values()];
+  const added = new Set<string>();
+  for (const chunk of chunks(items, LINK_CHUNK)) {
+    const rows = await trx
+      .insertInto('incident_findings')
+      .values(
+        chunk.map((l) => ({ incident_id: l.incidentId, fingerprint: l.finding.fingerprint, linked_at: at })),
+      )
+      .onConflict((oc) => oc.columns(['incident_id', 'fingerprint']).doNothing())
+      .returning(['incident_id', 'fingerprint'])
+      .execute();
+    for (const r of rows) added.add(key(r.incident_id, r.fingerprint));
+  }
+  const fresh = items.filter((l) => added.has(key(l.incidentId, l.finding.fingerprint)));
+  if (fresh.length === 0) return [];
+  for (const chunk of chunks(fresh, LINK_CHUNK)) {
     await trx
-      .updateTable('incidents')
-      .set({ severity: f.severity, updated_at: at })
-      .where('id', '=', incidentId)
+      .insertInto('incident_events')
+      .values(
+        chunk.map(({ incidentId, finding: f }) => ({
+          incident_id: incidentId,
+          at,
+          actor: 'deminer',
+          kind: 'finding',
+          data: JSON.stringify({
+            fingerprint: f.fingerprint,
+            rule_id: f.ruleId,
+            rule_name: f.ruleName,
+            severity: f.severity,
+            message: f.message,
+            seen_at: f.at,
+          }),
+        })),
+      )
       .execute();
   }
-  return true;
+  const highest = new Map<string, Severity>();
+  for (const { incidentId, finding: f } of fresh) {
+    const h = highest.get(incidentId);
+    if (h === undefined || severityRank(f.severity) > severityRank(h)) highest.set(incidentId, f.severity);
+  }
+  for (const chunk of chunks([...highest.keys()], LINK_CHUNK)) {
+    const rows = await trx
+      .selectFrom('incidents')
+      .select(['id', 'severity'])
+      .where('id', 'in', chunk)
+      .execute();
+    for (const row of rows) {
+      const s = highest.get(row.id)!;
+      if (severityRank(s) <= severityRank(row.severity as Severity)) continue;
+      await trx
+        .updateTable('incidents')
+        .set({ severity: s, updated_at: at })
+        .where('id', '=', row.id)
+        .execute();
+    }
+  }
+  return fresh.map((l) => ({ incidentId: l.incidentId, fingerprint: l.finding.fingerprint }));
 }
 
 /** Root cause and lessons: any text up to MAX_REVIEW_TEXT characters (an empty one clears, as null does). */
@@ -294,6 +346,25 @@ export function incidentStore(ctx: StoreContext): IncidentStore {
       return retryTransaction(() =>
         db.transaction().execute((trx) => link(trx, incidentId, f, isoTime(at, 'at'))),
       );
+    },
+
+    linkFindings(links, at) {
+      if (links.length === 0) return Promise.resolve([]);
+      const when = isoTime(at, 'at');
+      return retryTransaction(() => db.transaction().execute((trx) => linkMany(trx, links, when)));
+    },
+
+    async openIdsFor(hostNames) {
+      const out = new Map<string, string>();
+      for (const chunk of chunks([...new Set(hostNames)], 500)) {
+        const rows = await db
+          .selectFrom('incidents')
+          .select(['id', 'open_key'])
+          .where('open_key', 'in', chunk)
+          .execute();
+        for (const r of rows) if (r.open_key !== null) out.set(r.open_key, r.id);
+      }
+      return out;
     },
 
     async closedWith(fingerprint) {

@@ -10,7 +10,7 @@ import type { HostSnapshot } from '../core/host-snapshot.ts';
 import { packagePath } from '../core/paths.ts';
 import type { Severity } from '../core/severity.ts';
 import { parseAllowlist } from '../detect/host/allowlist/parse.ts';
-import { poolIntelFrom } from '../detect/host/pool-intel.ts';
+import { hostPoolIntel } from '../detect/host/pool-intel.ts';
 import type { HostAnalyticContext } from '../detect/host/types.ts';
 import { HostBaselineDetector } from '../detect/host-baseline/index.ts';
 import { LruMap } from '../detect/network/lru-map.ts';
@@ -214,7 +214,7 @@ export class Agent {
       ...(o.spoolBytes ? { maxBytes: o.spoolBytes } : {}),
       warn: this.#log,
     });
-    if (o.intel !== false) this.#context.poolIntel = poolIntelFrom(loadDefaultIntel());
+    this.#context.poolIntel = hostPoolIntel(o.intel !== false ? loadDefaultIntel() : undefined);
     await this.#enrol();
     this.#client = this.#base.withToken(this.#state!.token);
     const client = this.#client;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../core/config.ts';
 import { UsageError } from '../core/errors.ts';
 import { loadAllowlist } from '../detect/host/allowlist/parse.ts';
-import { poolIntelFrom } from '../detect/host/pool-intel.ts';
+import { hostPoolIntel } from '../detect/host/pool-intel.ts';
 import type { HostAnalyticContext } from '../detect/host/types.ts';
 import { loadDefaultIntel } from '../intel/index.ts';
 import { escapeControls, filterMinLevel, sinkFor } from '../outputs/index.ts';
@@ -99,7 +99,9 @@ export const registerScan: RegisterCommand = (program: Command, run) => {
         // Hash entries can only match processes whose executables were hashed.
         if (ctx.allowlist.some((e) => e.hash)) hash = 'all';
       }
-      if (opts.intel !== false && cfg.intel !== false) ctx.poolIntel = poolIntelFrom(loadDefaultIntel());
+      ctx.poolIntel = hostPoolIntel(
+        opts.intel !== false && cfg.intel !== false ? loadDefaultIntel() : undefined,
+      );
       if (process.platform !== 'linux')
         throw new UsageError('SCAN_NOT_LINUX', 'deminer scan reads /proc and runs on Linux only');
       if (format === 'table' && process.stderr.isTTY && windowMs > 0 && live && !opts.quiet) {

@@ -13,6 +13,7 @@ import { networkLists } from '../detect/network/lists.ts';
 import type { NetworkDetectorOptions } from '../detect/network/network-detector.ts';
 import { NetworkDetector } from '../detect/network/network-detector.ts';
 import { IntelMatchDetector } from '../detect/pool-match/intel-match-detector.ts';
+import { PoolCheck } from '../detect/pool-match/pool-check.ts';
 import type { EngineStats, SigmaEngine } from '../detect/sigma/engine.ts';
 import { correlationsOf, sigmaEngineOf } from '../detect/sigma/index.ts';
 import type { SigmaRule } from '../detect/sigma/rule.ts';
@@ -199,29 +200,34 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   const hostNames = opts.hostNames ?? new HostNames();
   let network: NetworkDetector | undefined;
   const networkDetector = (): NetworkDetector => {
-    network ??= new NetworkDetector({ ...opts.network, lists, intel: opts.intel, hostNames });
+    network ??= new NetworkDetector({ ...opts.network, lists, intel: opts.intel, hostNames, pools });
     return network;
   };
+  // One pool matcher for the run: event logs and captures feed it what they saw (evidence `seen_in`),
+  // and a pool learned from mining in a capture is known to the logs read after it.
+  const pools = new PoolCheck({ intel: opts.intel, builtinPools: lists.poolDomains });
   // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
-  const poolMatch = new IntelMatchDetector({ intel: opts.intel, builtinPools: lists.poolDomains });
+  const poolMatch = new IntelMatchDetector({ pools });
   // Wallet addresses in command lines and start-up values; stateless, so worker lanes run their own.
   const wallets = new WalletDetector();
 
+  // Sigma rules that the pool matcher covers (written from its own list) would report each sighting twice.
+  const rules = opts.rules ? withoutCovered(opts.rules, poolMatch.rules) : undefined;
   const logInputs = inputs.filter((f) => !NETWORK_SOURCES.includes(f.source));
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), logInputs.length));
   let sigma: SigmaEngine | undefined;
   let workers: HuntWorkers | undefined;
   let result: HuntResult['sigma'];
-  if (opts.rules && opts.rules.length > 0) {
+  if (rules && rules.length > 0) {
     if (threads > 1) {
       // The main thread is one of the lanes: it compiles its own engine while the workers compile theirs.
-      workers = new HuntWorkers(threads - 1, opts.rules);
-      const mainEngine = opts.engine ?? sigmaEngineOf(opts.rules);
+      workers = new HuntWorkers(threads - 1, rules);
+      const mainEngine = opts.engine ?? sigmaEngineOf(rules);
       const ready = await workers.ready();
       workers.matchOnMainThread(mainEngine);
       result = { stats: ready.stats, issues: ready.issues };
     } else {
-      sigma = opts.engine ?? sigmaEngineOf(opts.rules);
+      sigma = opts.engine ?? sigmaEngineOf(rules);
       result = { stats: sigma.stats(), issues: [...sigma.issues] };
     }
   }
@@ -231,7 +237,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   }
   stats.threads = workers ? threads : 1;
   // With workers, correlations are kept here from the matches they report.
-  const correlations = workers && opts.rules ? correlationsOf(opts.rules) : undefined;
+  const correlations = workers && rules ? correlationsOf(rules) : undefined;
 
   const total = inputs.reduce((s, f) => s + f.size, 0);
   let bytesDone = 0;
@@ -342,4 +348,18 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
 
 function dedupeAndSort(findings: readonly Finding[]): Finding[] {
   return dedupeFindings(findings).sort(compareFindings);
+}
+
+/**
+ * The rules a hunt compiles: all but those whose `covered_by` names a rule
+ * of a built-in detector this hunt runs (its findings already report what
+ * they match). `engine` callers compile from this list too.
+ */
+export function withoutCovered(
+  rules: readonly SigmaRule[],
+  running: readonly { id: string }[],
+): readonly SigmaRule[] {
+  const ids = new Set(running.map((r) => r.id));
+  const kept = rules.filter((r) => r.coveredBy === undefined || !ids.has(r.coveredBy));
+  return kept.length === rules.length ? rules : kept;
 }

@@ -60,7 +60,10 @@ interface F {
   winlog?: { channel?: string; record_id?: number };
   dns?: { question: { name: string } };
   destination?: { ip?: string; port?: number };
-  evidence: { intel?: { indicator: string; source: string; confidence: number; via?: string } };
+  evidence: {
+    intel?: { indicator: string; source: string; confidence: number; via?: string };
+    seen_in?: string[];
+  };
 }
 
 function hunt(home: string, extra: string[] = []): { code: number; findings: F[]; err: string } {
@@ -96,6 +99,17 @@ test('hunt checks Sysmon DNS queries and connections against intel beside the Si
   assert.deepEqual(conn.destination, { ip: '203.0.113.9', port: 4444 });
   assert.deepEqual(conn.winlog, { channel: SYSMON, record_id: 42 });
   assert.equal(conn.evidence.intel?.via, 'pool.minexmr.com');
+  // One pool matcher: the connection to the address the lookup answered is the same pool, met twice.
+  assert.deepEqual(dns.evidence.seen_in, ['sysmon:22']);
+  assert.deepEqual(conn.evidence.seen_in, ['sysmon:22', 'sysmon:3']);
+  // One finding per sighting: the Sigma rules naming the listed pools (rules/network, written from the
+  // same list) are covered by the matcher, not run beside it.
+  const covered = new Set(['4eb031dc-4d50-5a2c-b036-02f7081d5ca2', 'e2352fe1-5cf9-5ae3-bb2c-5208823ed126']);
+  assert.deepEqual(
+    r.findings.filter((f) => covered.has(f.rule.id)),
+    [],
+  );
+  assert.equal(r.findings.filter((f) => f.winlog?.record_id === 41).length, 1, 'the lookup: one finding');
   assert.deepEqual(
     hunt(home)
       .findings.map((f) => f.fingerprint)

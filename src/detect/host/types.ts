@@ -22,11 +22,26 @@ export type AnalyticOutput =
   /** A line of a persistence or config file; `refs` are executable paths it names. */
   | { kind: 'file'; path: string; line: number; content: string; refs: string[]; signal: Signal };
 
+/** A listed pool as the pool matcher answers: which entry, which list, and where this host met it. */
+export interface PoolMatch {
+  indicator: string;
+  source: string;
+  /** Every place this host was seen meeting the pool so far (evidence `seen_in`). */
+  seenIn?: string[];
+}
+
+/** Where a pool was seen on a host: `socket`, `cmdline`; the host's name; the process. */
+export interface PoolSeen {
+  where: string;
+  host: string;
+  process?: string | undefined;
+}
+
 /** Something that can tell whether a network endpoint or pool name is a listed mining pool. */
 export interface PoolIntel {
-  matchIp(ip: string, port?: number): { indicator: string; source: string } | undefined;
+  matchIp(ip: string, port?: number, seen?: PoolSeen): PoolMatch | undefined;
   /** A pool as a miner names it: `host:port`, a URL (`stratum+tcp://…`) or a bare host. */
-  matchPool?(pool: string): { indicator: string; source: string } | undefined;
+  matchPool?(pool: string, seen?: PoolSeen): PoolMatch | undefined;
 }
 
 export interface AllowEntry {

@@ -133,7 +133,7 @@ export class NetworkContext {
   constructor(opts: NetworkDetectorOptions) {
     this.lists = opts.lists;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.pools = new PoolCheck({ intel: opts.intel, builtinPools: opts.lists.poolDomains });
+    this.pools = opts.pools ?? new PoolCheck({ intel: opts.intel, builtinPools: opts.lists.poolDomains });
     this.hostNames = opts.hostNames ?? new HostNames();
     this.randomThreshold = opts.randomThreshold ?? RANDOM_NAME_THRESHOLD;
     this.#score = opts.scoreName ?? nameRandomness;

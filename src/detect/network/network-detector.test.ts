@@ -321,3 +321,24 @@ test('past its limit the pending-finding table forgets reported findings first a
   assert.equal(new Set(hosts).size, 300);
   assert.equal(hosts.length, 300);
 });
+
+test('one pool matcher on the wire: a pool met by lookup, then by connection, says where it was seen', () => {
+  const d = new NetworkDetector({ lists: networkLists() });
+  const t = Date.UTC(2026, 10, 30, 9);
+  const host = '198.51.100.20';
+  const events: NetEvent[] = [
+    query(host, 'gulf.moneroocean.stream', t, 1),
+    answer(host, 'gulf.moneroocean.stream', ['203.0.113.44'], t + 10, 2),
+    connection(host, '203.0.113.44', 10128, t + 20, 3),
+  ];
+  const out: Finding[] = [];
+  for (const e of events) out.push(...d.observe(e));
+  out.push(...d.finalize());
+  const byRule = (id: string) => out.filter((f) => f.rule.id === id);
+  const name = byRule('deminer.network.pool_domain');
+  const address = byRule('deminer.network.pool_address');
+  assert.equal(name.length, 1, 'the lookup: one finding');
+  assert.equal(address.length, 1, 'the connection: one finding');
+  assert.deepEqual(name[0]!.evidence['seen_in'], ['dns']);
+  assert.deepEqual(address[0]!.evidence['seen_in'], ['dns', 'connection'], 'the same pool, by its listed name');
+});

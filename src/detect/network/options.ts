@@ -1,5 +1,6 @@
 import type { HostNames } from '../../core/host-identity.ts';
 import type { IntelEngine } from '../../intel/index.ts';
+import type { PoolCheck } from '../pool-match/pool-check.ts';
 import type { DgaHostRule } from './dga-host/minimum.ts';
 import type { NetworkLists } from './lists.ts';
 
@@ -31,6 +32,11 @@ export interface NetworkDetectorOptions {
    * one to share it with other detectors or to seed it from an asset map.
    */
   hostNames?: HostNames;
+  /**
+   * The pool matcher to feed (one per run, shared with the event-log pool
+   * checks of the same hunt); default: its own, from `intel` and `lists`.
+   */
+  pools?: PoolCheck;
   /** Sizes of the detector's bounded tables; the defaults suit a sensor on a large network. */
   limits?: Partial<NetworkLimits>;
 }

@@ -6,13 +6,15 @@ import { canonicalHostName } from '../../core/host-identity.ts';
 import type { RuleDeclaration, StreamDetector } from '../../core/stages.ts';
 import { basename } from '../../core/text.ts';
 import type { IntelEngine } from '../../intel/index.ts';
-import type { PoolHit } from './pool-check.ts';
+import type { PoolSighting } from './pool-check.ts';
 import { hitEvidence, PoolCheck } from './pool-check.ts';
 
 export interface IntelMatchOptions {
   intel?: IntelEngine | undefined;
   /** Built-in pool domains checked after the engine (the shipped pool list, data/intel/pools.txt). */
   builtinPools?: ReadonlySet<string> | undefined;
+  /** The pool matcher to feed (shared with the network analysis of the same run); default: its own. */
+  pools?: PoolCheck | undefined;
 }
 
 const POOL_DNS: RuleDeclaration = {
@@ -103,6 +105,17 @@ export function feedsPoolChecks(e: EcsEvent): boolean {
   return observedIn(e) !== undefined;
 }
 
+/** The place a record was seen in, for `seen_in`: `sysmon:22`, `security:5156`, else the log's module or dataset. */
+function placeOf(e: EcsEvent, what: 'dns' | 'connection'): string {
+  const code = String(e.event?.code ?? e.winlog?.event_id ?? '');
+  const channel = (e.winlog?.channel ?? '').toLowerCase();
+  if (channel.includes('sysmon') && code) return `sysmon:${code}`;
+  if (channel === 'security' && code) return `security:${code}`;
+  if (channel.includes('dns-client') && code) return `dns-client:${code}`;
+  const module = e.event?.module ?? e.event?.dataset;
+  return `${typeof module === 'string' && module !== '' ? module.slice(0, 40) : 'log'}:${what}`;
+}
+
 function observedIn(e: EcsEvent): Observed | undefined {
   const data = e.winlog?.event_data ?? {};
   const code = String(e.event?.code ?? e.winlog?.event_id ?? '');
@@ -171,15 +184,23 @@ export class IntelMatchDetector implements StreamDetector<EcsEvent> {
   private readonly reported = new Set<string>();
 
   constructor(opts: IntelMatchOptions = {}) {
-    this.pools = new PoolCheck({ intel: opts.intel, builtinPools: opts.builtinPools });
+    this.pools = opts.pools ?? new PoolCheck({ intel: opts.intel, builtinPools: opts.builtinPools });
   }
 
   observe(e: EcsEvent): Finding[] {
     const observed = observedIn(e);
     if (!observed) return [];
     const out: Finding[] = [];
+    const host = canonicalHostName(rawHostOf(e) ?? '');
+    const process = observed.process?.executable ?? observed.process?.name;
     if (observed.query) {
-      const verdict = this.pools.domain(observed.query);
+      const verdict = this.pools.observe({
+        kind: 'domain',
+        indicator: observed.query,
+        where: placeOf(e, 'dns'),
+        host,
+        process,
+      });
       if (verdict && verdict !== 'allowed') {
         this.pools.observeDnsAnswer(observed.query, observed.answers, 0);
         this.emit(out, e, observed, POOL_DNS, verdict, `looked up ${observed.query}`);
@@ -187,8 +208,12 @@ export class IntelMatchDetector implements StreamDetector<EcsEvent> {
     }
     const dest = observed.destination;
     if (dest) {
-      let verdict = dest.ip ? this.pools.ip(dest.ip, dest.port) : undefined;
-      if (verdict === undefined && dest.domain) verdict = this.pools.domain(dest.domain);
+      const where = placeOf(e, 'connection');
+      let verdict: PoolSighting | 'allowed' | undefined = dest.ip
+        ? this.pools.observe({ kind: 'endpoint', indicator: dest.ip, port: dest.port, where, host, process })
+        : undefined;
+      if (verdict === undefined && dest.domain)
+        verdict = this.pools.observe({ kind: 'domain', indicator: dest.domain, where, host, process });
       if (verdict && verdict !== 'allowed') {
         const where = `${dest.domain && dest.domain !== dest.ip ? `${dest.domain} ` : ''}${dest.ip ?? ''}${dest.port !== undefined ? `:${dest.port}` : ''}`;
         this.emit(out, e, observed, POOL_CONNECTION, verdict, `connected to ${where.trim()}`);
@@ -207,7 +232,7 @@ export class IntelMatchDetector implements StreamDetector<EcsEvent> {
     e: EcsEvent,
     observed: Observed,
     rule: RuleDeclaration,
-    pool: PoolHit,
+    pool: PoolSighting,
     what: string,
   ): void {
     const hostname = rawHostOf(e);
@@ -217,7 +242,7 @@ export class IntelMatchDetector implements StreamDetector<EcsEvent> {
     if (this.reported.has(key)) return;
     if (this.reported.size >= MAX_REPORTED) this.reported.clear();
     this.reported.add(key);
-    const evidence: Record<string, unknown> = { intel: hitEvidence(pool) };
+    const evidence: Record<string, unknown> = { intel: hitEvidence(pool), seen_in: pool.seenIn };
     if (pool.learnedFrom) evidence['learned_from'] = pool.learnedFrom;
     const data = e.winlog?.event_data;
     if (data) evidence['event_data'] = trimmed(data);

@@ -16,6 +16,10 @@ const BUILTIN_POOLS_CONFIDENCE = 80;
 const LEARNED_POOLS_CONFIDENCE = 80;
 const BUILTIN_PDNS_MAX = 50_000;
 const TLS_NAMES_MAX = 50_000;
+/** (host, pool) pairs whose places are remembered; the oldest are forgotten past this. */
+const SEEN_MAX = 50_000;
+/** Places kept per (host, pool). */
+const SEEN_PLACES_MAX = 16;
 
 /** What a pool finding says about the indicator that matched (evidence `intel`). */
 export interface PoolHit {
@@ -52,6 +56,38 @@ export interface MiningSighting {
   protocol: string;
   method: string;
   tsMs: number;
+}
+
+/**
+ * What one place saw: a name looked up or contacted, an address (and port)
+ * connected to, or a URL fetched, by `host` (and `process`, when known).
+ * `where` names the place: `dns`, `tls`, `http`, `connection` on the wire;
+ * `sysmon:22`, `sysmon:3`, `security:5156` … in event logs; `cmdline`,
+ * `socket` on a host.
+ */
+export type Sighting =
+  | { kind: 'domain'; indicator: string; where: string; host: string; process?: string | undefined }
+  | {
+      kind: 'endpoint';
+      indicator: string;
+      port?: number | undefined;
+      where: string;
+      host: string;
+      process?: string | undefined;
+    }
+  | {
+      kind: 'url';
+      indicator: string;
+      urlHost: string;
+      where: string;
+      host: string;
+      process?: string | undefined;
+    };
+
+/** A sighting of a pool: the hit, and every place this host has been seen meeting this pool so far. */
+export interface PoolSighting extends PoolHit {
+  /** In the order first seen; the current place included (evidence `seen_in`). */
+  seenIn: string[];
 }
 
 function fromVerdict(v: IntelVerdict): PoolVerdict {
@@ -95,6 +131,8 @@ export class PoolCheck {
   private readonly tlsNames = new Map<string, string>();
   /** The latest event time seen: learned pools expire against it, never against the clock. */
   private nowMs = 0;
+  /** `host\npool` → the places it was seen (bounded: oldest pairs forgotten). */
+  private readonly seen = new Map<string, string[]>();
 
   constructor(opts: PoolCheckOptions = {}) {
     this.intel = opts.intel;
@@ -141,6 +179,44 @@ export class PoolCheck {
       { host: s.host, address: s.address, protocol: s.protocol, method: s.method },
       s.tsMs,
     );
+  }
+
+  /**
+   * The one entry point for what every place saw: checks the indicator
+   * (intel, the shipped list, learned pools) and, when it is a pool, notes
+   * where this host met it. A pool reached by a name and by an address the
+   * name answered with is one pool (passive DNS `via`).
+   */
+  observe(s: Sighting): PoolSighting | 'allowed' | undefined {
+    let v: PoolVerdict;
+    if (s.kind === 'domain') v = this.domain(s.indicator);
+    else if (s.kind === 'endpoint') v = this.ip(s.indicator, s.port);
+    else v = this.url(s.indicator, s.urlHost);
+    if (v === undefined || v === 'allowed') return v;
+    return { ...v, seenIn: this.seenAt(s.host, this.poolKey(v), s.where) };
+  }
+
+  /** The pool a hit stands for: the listed entry, or for an address a DNS answer gave, the entry its name falls under. */
+  poolKey(h: PoolHit): string {
+    if (h.via === undefined) return h.indicator;
+    const name = this.domain(h.via);
+    return name !== undefined && name !== 'allowed' ? name.indicator : h.via;
+  }
+
+  /** Notes that `host` met `pool` at `where`; returns every place so far. */
+  seenAt(host: string, pool: string, where: string): string[] {
+    const key = `${host}\n${pool}`;
+    let places = this.seen.get(key);
+    if (places === undefined) {
+      if (this.seen.size >= SEEN_MAX) {
+        const first = this.seen.keys().next().value;
+        if (first !== undefined) this.seen.delete(first);
+      }
+      places = [];
+      this.seen.set(key, places);
+    }
+    if (!places.includes(where) && places.length < SEEN_PLACES_MAX) places.push(where);
+    return [...places];
   }
 
   /** The learned pool a name is, if any (exact name). */

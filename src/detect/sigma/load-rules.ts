@@ -82,6 +82,7 @@ function common(o: Record<string, unknown>, location: string, file: string) {
     ['level', 'level'],
     ['author', 'author'],
     ['triage', 'triage'],
+    ['coveredBy', 'covered_by'],
   ];
   for (const [k, src] of opt) {
     const v = stringField(o, src, false);

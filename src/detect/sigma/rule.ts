@@ -22,6 +22,12 @@ interface RuleCommon {
   references: string[];
   /** deminer's own rules carry a triage note: what to look at first. */
   triage?: string;
+  /**
+   * deminer's own: the built-in detector rule that reports what this rule
+   * matches (the pool rules written from the pool matcher's list); `hunt`,
+   * which runs that detector, skips this rule so that one sighting gives one finding.
+   */
+  coveredBy?: string;
 }
 
 export interface DetectionRule extends RuleCommon {

@@ -1,6 +1,6 @@
 import { findWallets, type WalletAddress } from '../../../cases/wallet.ts';
 import { argvSignals } from '../miner-text/index.ts';
-import type { AnalyticOutput, HostAnalytic, Signal } from '../types.ts';
+import type { AnalyticOutput, HostAnalytic, PoolMatch, Signal } from '../types.ts';
 import { processSignal, userProcesses } from '../types.ts';
 
 /**
@@ -21,7 +21,12 @@ export const minerCmdline: HostAnalytic = {
         const s = configSignal(f.text, path);
         if (s) signals.push(s);
       }
-      const listed = ctx.poolIntel?.matchPool ? listedPool(signals, ctx.poolIntel.matchPool) : undefined;
+      const match = ctx.poolIntel?.matchPool?.bind(ctx.poolIntel);
+      const listed = match
+        ? listedPool(signals, (pool) =>
+            match(pool, { where: 'cmdline', host: snapshot.host.name, process: p.exe ?? p.name }),
+          )
+        : undefined;
       if (listed) signals.push(listed);
       for (const s of signals) out.push(processSignal(p.pid, s));
     }
@@ -63,7 +68,7 @@ function walletSignal(wallets: readonly WalletAddress[], where: string): Signal 
 /** Pools named on the command line or in a config, checked against threat intelligence. */
 function listedPool(
   signals: readonly Signal[],
-  match: (pool: string) => { indicator: string; source: string } | undefined,
+  match: (pool: string) => PoolMatch | undefined,
 ): Signal | undefined {
   const pools = signals.flatMap((s) => {
     const e = s.evidence ?? {};
@@ -80,7 +85,12 @@ function listedPool(
         weight: 4,
         techniques: ['T1496'],
         text: `names ${pool}, a listed mining pool (${m.source})`,
-        evidence: { pool, indicator: m.indicator, source: m.source },
+        evidence: {
+          pool,
+          indicator: m.indicator,
+          source: m.source,
+          ...(m.seenIn ? { seen_in: m.seenIn } : {}),
+        },
       };
     }
   }

@@ -19,6 +19,7 @@ export const poolConnections: HostAnalytic = {
     const lists = hostLists();
     const out: AnalyticOutput[] = [];
     const seen = new Set<string>();
+    const exeOf = new Map(snapshot.processes.map((p) => [p.pid, p.exe ?? p.name]));
     for (const s of snapshot.sockets) {
       if (s.pid === undefined || s.protocol !== 'tcp' || s.state === 'LISTEN' || UNSPECIFIED.has(s.remoteIp))
         continue;
@@ -27,7 +28,11 @@ export const poolConnections: HostAnalytic = {
       const key = `${s.pid}|${endpoint}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const listed = ctx.poolIntel?.matchIp(s.remoteIp, s.remotePort);
+      const listed = ctx.poolIntel?.matchIp(s.remoteIp, s.remotePort, {
+        where: 'socket',
+        host: snapshot.host.name,
+        process: exeOf.get(s.pid),
+      });
       if (listed) {
         out.push(
           processSignal(s.pid, {
@@ -40,6 +45,7 @@ export const poolConnections: HostAnalytic = {
               destination: { ip: s.remoteIp, port: s.remotePort },
               indicator: listed.indicator,
               source: listed.source,
+              ...(listed.seenIn ? { seen_in: listed.seenIn } : {}),
               netns: s.netns,
             },
           }),

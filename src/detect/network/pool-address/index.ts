@@ -19,7 +19,13 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
   const src = e.src!;
   const dst = e.dst!;
   ctx.pools.at(e.tsMs);
-  const v = ctx.pools.ip(dst.ip, dst.port);
+  const v = ctx.pools.observe({
+    kind: 'endpoint',
+    indicator: dst.ip,
+    port: dst.port,
+    where: 'connection',
+    host: src.ip,
+  });
   if (v === undefined || v === 'allowed') return;
   // The host that taught a learned pool already has its mining finding.
   if (v.learnedFrom?.address === src.ip) return;
@@ -42,6 +48,7 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
   const dests = (p.evidence['destinations'] as string[] | undefined) ?? [];
   if (dests.length < 20 && !dests.includes(where)) dests.push(where);
   p.evidence['destinations'] = dests;
+  p.evidence['seen_in'] = v.seenIn;
 }
 
 /**

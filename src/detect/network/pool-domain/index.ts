@@ -27,7 +27,9 @@ function report(
   address: string,
   pool: PoolHit,
 ): void {
-  ctx.record(
+  // Every place this host met the pool so far (the same matcher the flow and event-log checks feed).
+  const seenIn = ctx.pools.seenAt(address, ctx.pools.poolKey(pool), via);
+  const p = ctx.record(
     e,
     POOL_DOMAIN,
     'high',
@@ -45,11 +47,11 @@ function report(
         ...(pool.type === 'domain' ? { pool_domain: pool.indicator } : {}),
         intel: hitEvidence(pool),
         names: [name],
-        seen_in: via,
         ...(pool.learnedFrom ? { learned_from: pool.learnedFrom } : {}),
       },
     },
   );
+  p.evidence['seen_in'] = seenIn;
 }
 
 function checkName(ctx: NetworkContext, e: NetEvent, name: string, via: Via, address: string): void {

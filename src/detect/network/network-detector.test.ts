@@ -340,5 +340,9 @@ test('one pool matcher on the wire: a pool met by lookup, then by connection, sa
   assert.equal(name.length, 1, 'the lookup: one finding');
   assert.equal(address.length, 1, 'the connection: one finding');
   assert.deepEqual(name[0]!.evidence['seen_in'], ['dns']);
-  assert.deepEqual(address[0]!.evidence['seen_in'], ['dns', 'connection'], 'the same pool, by its listed name');
+  assert.deepEqual(
+    address[0]!.evidence['seen_in'],
+    ['dns', 'connection'],
+    'the same pool, by its listed name',
+  );
 });

@@ -56,7 +56,7 @@ test('one matcher: the shipped list holds without intel, and each pool says wher
         pid: 9,
         name: 'kworker',
         exe: '/tmp/.x/kworker',
-        argv: ['kworker', '-o', 'xmr-eu1.nanopool.org:14433'],
+        argv: ['kworker', '-o', 'stratum+tcp://xmr-eu1.nanopool.org:14433', '--donate-level', '1'],
       }),
     ],
   });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { auditConfigSchema } from '../audit/config.ts';
 import { casesConfigSchema } from '../cases/config.ts';
 import { durationSchema, loadYamlStrict } from '../core/config.ts';
 import { SEVERITIES } from '../core/severity.ts';
@@ -27,6 +28,8 @@ import { respondConfigSchema } from '../respond/config.ts';
  *   cases:
  *     isolation_sla: 30m    # see docs/incidents.md
  *     review_sla: 72h
+ *   audit:
+ *     expected: { win.rights.debug: [S-1-5-32-544] }   # see docs/audit.md
  */
 export const scanConfigSchema = z.strictObject({
   window: durationSchema.optional(),
@@ -52,6 +55,7 @@ export const deminerConfigSchema = z.strictObject({
   intel: intelConfigSchema.prefault({}),
   respond: respondConfigSchema.prefault({}),
   cases: casesConfigSchema.prefault({}),
+  audit: auditConfigSchema.prefault({}),
 });
 
 export type DeminerConfig = z.infer<typeof deminerConfigSchema>;

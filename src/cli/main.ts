@@ -25,6 +25,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
   isolate: async () => (await import('./isolate.ts')).registerIsolate,
   report: async () => (await import('./report.ts')).registerReport,
   rules: async () => (await import('./rules.ts')).registerRules,
+  audit: async () => (await import('./audit.ts')).registerAudit,
 };
 
 /** The commands to load for `argv`: the one it names, else all (for help and "did you mean"). */

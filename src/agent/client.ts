@@ -5,6 +5,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { DeminerError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
+import type { SharedLearnedPool } from '../detect/pool-match/learned-pools.ts';
 import type { TaskResult } from '../respond/host-tasks/protocol.ts';
 import {
   type IsolationDirective,
@@ -197,6 +198,12 @@ export class ApiClient {
       ...(this.#ca ? { ca: this.#ca } : {}),
       userAgent: this.#userAgent,
     });
+  }
+
+  /** The pools the fleet learned (`GET /intel/learned-pools`), to seed a pool check with. */
+  async learnedPools(): Promise<SharedLearnedPool[]> {
+    const r = (await this.#request('GET', 'intel/learned-pools', undefined)) as { items?: unknown } | undefined;
+    return Array.isArray(r?.items) ? (r.items as SharedLearnedPool[]) : [];
   }
 
   async health(): Promise<boolean> {

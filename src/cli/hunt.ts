@@ -32,7 +32,13 @@ import {
   strictStop,
   withResultOut,
 } from './output-options.ts';
-import { addSendOptions, checkSendOptions, type SendCliOptions, sendIfAsked } from './send-options.ts';
+import {
+  addSendOptions,
+  checkSendOptions,
+  learnedPoolsIfAsked,
+  type SendCliOptions,
+  sendIfAsked,
+} from './send-options.ts';
 
 interface HuntCliOptions extends OutputCliOptions, LevelCliOptions, SendCliOptions {
   rules: string[];
@@ -221,11 +227,13 @@ export const registerHunt: RegisterCommand = (program: Command, run) => {
           bar.start(1, 0, { filesDone: 0, files: 0, events: 0 });
         }
         const strict = strictStop(opts.strict);
+        const learnedPools = await learnedPoolsIfAsked(opts);
         const result = await hunt({
           paths,
           minLevel: levels.min,
           rules: loaded.rules,
           intel,
+          learnedPools,
           ...window,
           ...(threads !== undefined ? { threads } : {}),
           ...(hostNames ? { hostNames } : {}),

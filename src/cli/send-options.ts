@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { ApiClient } from '../agent/client.ts';
 import { sendFindings } from '../agent/send-findings.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
+import type { SharedLearnedPool } from '../detect/pool-match/learned-pools.ts';
 import { escapeControls } from '../outputs/safe-text.ts';
 
 /**
@@ -62,4 +64,37 @@ export async function sendIfAsked(
     process.stderr.write(
       `deminer: sent ${findings.length} finding(s) to ${escapeControls(opts.server)}: ${r.stored} new, ${r.duplicates} already known${r.replayed ? `, ${r.replayed} batch(es) already sent before` : ''}\n`,
     );
+}
+
+/**
+ * With `--server`: the pools the fleet learned (endpoints some host was seen
+ * mining to), so that this run knows them from its first packet or record.
+ * A server that cannot be asked costs a note, not the run.
+ */
+export async function learnedPoolsIfAsked(
+  opts: SendCliOptions & { quiet?: boolean },
+): Promise<SharedLearnedPool[] | undefined> {
+  if (opts.server === undefined) return undefined;
+  checkSendOptions(opts);
+  try {
+    const client = new ApiClient({
+      server: opts.server,
+      token: (opts.token ?? process.env['DEMINER_TOKEN'])!,
+      timeoutMs: 10_000,
+      userAgent: 'deminer-sensor',
+      ...(opts.serverPin ? { pinSha256: opts.serverPin } : {}),
+    });
+    const pools = await client.learnedPools();
+    if (!opts.quiet && pools.length > 0)
+      process.stderr.write(
+        `deminer: ${pools.length} pool(s) learned by the fleet, from ${escapeControls(opts.server)}\n`,
+      );
+    return pools;
+  } catch (e) {
+    if (!opts.quiet)
+      process.stderr.write(
+        `deminer: could not read the fleet's learned pools from ${escapeControls(opts.server)}: ${escapeControls((e as Error).message)}\n`,
+      );
+    return undefined;
+  }
 }

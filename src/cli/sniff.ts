@@ -8,6 +8,7 @@ import { HostNames } from '../core/host-identity.ts';
 import { atLeast, type Severity } from '../core/severity.ts';
 import { networkLists } from '../detect/network/lists.ts';
 import { NetworkDetector } from '../detect/network/network-detector.ts';
+import { PoolCheck } from '../detect/pool-match/pool-check.ts';
 import type { IntelEngine } from '../intel/index.ts';
 import { loadDefaultIntel } from '../intel/index.ts';
 import type { FindingSink } from '../outputs/index.ts';
@@ -37,7 +38,13 @@ import {
   strictStop,
   withResultOut,
 } from './output-options.ts';
-import { addSendOptions, checkSendOptions, type SendCliOptions, sendIfAsked } from './send-options.ts';
+import {
+  addSendOptions,
+  checkSendOptions,
+  learnedPoolsIfAsked,
+  type SendCliOptions,
+  sendIfAsked,
+} from './send-options.ts';
 
 interface SniffOptions extends OutputCliOptions, LevelCliOptions, SendCliOptions {
   interface?: string;
@@ -70,10 +77,12 @@ async function sniff(opts: SniffOptions): Promise<number> {
     const sink = sinkFor(format, { out, color: out.color, width: out.width });
     if (!opts.read) return live(opts, out, sink, levels, intel, hostNames);
     const strict = strictStop(opts.strict);
+    const learnedPools = await learnedPoolsIfAsked(opts);
     const result = await hunt({
       paths: [opts.read],
       sources: NETWORK_SOURCES,
       intel,
+      learnedPools,
       hostNames,
       minLevel: levels.min,
       ...strict.options,
@@ -150,7 +159,11 @@ async function live(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const detector = new NetworkDetector({ lists: networkLists(), intel, hostNames });
+  const lists = networkLists();
+  const pools = new PoolCheck({ intel, builtinPools: lists.poolDomains });
+  const learned = await learnedPoolsIfAsked(opts);
+  if (learned) pools.learned?.seed(learned);
+  const detector = new NetworkDetector({ lists, intel, hostNames, pools });
   const findings: Finding[] = [];
   const problems = new ProblemPrinter(process.stderr);
   let summary: Awaited<ReturnType<typeof runStream>>;

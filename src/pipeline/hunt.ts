@@ -13,6 +13,7 @@ import { networkLists } from '../detect/network/lists.ts';
 import type { NetworkDetectorOptions } from '../detect/network/network-detector.ts';
 import { NetworkDetector } from '../detect/network/network-detector.ts';
 import { IntelMatchDetector } from '../detect/pool-match/intel-match-detector.ts';
+import type { SharedLearnedPool } from '../detect/pool-match/learned-pools.ts';
 import { PoolCheck } from '../detect/pool-match/pool-check.ts';
 import type { EngineStats, SigmaEngine } from '../detect/sigma/engine.ts';
 import { correlationsOf, sigmaEngineOf } from '../detect/sigma/index.ts';
@@ -48,6 +49,8 @@ export interface HuntOptions {
   engine?: SigmaEngine;
   /** Threat intelligence for the pool checks (event logs and network); without it only the built-in pool list. */
   intel?: IntelEngine | undefined;
+  /** Pools the fleet learned elsewhere (the server's list), known from the first record on. */
+  learnedPools?: readonly SharedLearnedPool[] | undefined;
   /** Only events at or after / before these times (ms since epoch), of every kind; events without a time are kept. */
   from?: number;
   to?: number;
@@ -206,6 +209,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // One pool matcher for the run: event logs and captures feed it what they saw (evidence `seen_in`),
   // and a pool learned from mining in a capture is known to the logs read after it.
   const pools = new PoolCheck({ intel: opts.intel, builtinPools: lists.poolDomains });
+  if (opts.learnedPools) pools.learned?.seed(opts.learnedPools);
   // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
   const poolMatch = new IntelMatchDetector({ pools });
   // Wallet addresses in command lines and start-up values; stateless, so worker lanes run their own.

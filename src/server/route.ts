@@ -183,4 +183,6 @@ export const ROLE_SETS = {
   admin: ['admin'],
   ingest: ['admin', 'agent', 'sensor'],
   agent: ['agent'],
+  /** What every member of the fleet may read to protect itself (the learned pools). */
+  fleet: ['admin', 'analyst', 'viewer', 'agent', 'sensor'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -611,6 +611,21 @@ export const IntelFeedsList = z.object({
   refreshing: z.boolean().describe('An update runs now'),
   items: z.array(IntelFeedSchema),
 });
+export const LearnedPoolSchema = z.object({
+  endpoint: z.string().describe('`ip:port` (`[v6]:port`), or the address alone when no port was seen'),
+  ip: z.string(),
+  port: z.number().int().optional(),
+  name: z.string().optional().describe('The DNS or TLS name that led to the pool, when one was seen'),
+  protocol: z.string().optional().describe('The mining protocol seen (stratum, xmrig-json-rpc, getwork …)'),
+  first_seen: z.string().describe('When a host was first seen mining there (UTC)'),
+  last_seen: z
+    .string()
+    .describe('When a host was last seen mining there (UTC); clients keep it 7 days from this'),
+});
+export const LearnedPoolsList = z.object({
+  since: z.string().describe('Mining seen at or after this time counts'),
+  items: z.array(LearnedPoolSchema).describe('Newest first, at most 10,000'),
+});
 export const IntelRefreshBody = z.strictObject({
   force: z.boolean().optional().describe('Fetch every enabled feed even within its interval (default false)'),
 });

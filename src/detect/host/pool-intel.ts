@@ -16,16 +16,23 @@ function splitPool(pool: string): { host: string; port?: number } {
  * The host analytics' view of the one pool matcher (src/detect/pool-match):
  * the threat-intel engine when there is one, the shipped pool list always
  * (so that `--no-intel` still knows the pools), each sighting noted with
- * where it was seen (`socket`, `cmdline`) for evidence `seen_in`. Learned
- * pools stay with the network analysis, which sees mining protocols.
+ * where it was seen (`socket`, `cmdline`) for evidence `seen_in`, and the
+ * pools the fleet learned when the agent seeds them from the server (a host
+ * scan sees no mining protocol to learn from itself).
  */
 export function hostPoolIntel(intel: IntelEngine | undefined): PoolIntel {
-  const check = new PoolCheck({ intel, builtinPools: networkLists().poolDomains, learned: false });
+  let check = new PoolCheck({ intel, builtinPools: networkLists().poolDomains, learned: false });
   const hit = (v: ReturnType<PoolCheck['observe']>): PoolMatch | undefined =>
     v === undefined || v === 'allowed'
       ? undefined
       : { indicator: v.indicator, source: v.source, seenIn: v.seenIn };
   return {
+    seedLearned(pools) {
+      // A fresh matcher: the server's list replaces the last one (pools it dropped expire here too).
+      const next = new PoolCheck({ intel, builtinPools: networkLists().poolDomains });
+      next.learned?.seed(pools);
+      check = next;
+    },
     matchIp: (ip, port, seen) =>
       hit(
         check.observe({

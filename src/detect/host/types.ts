@@ -1,4 +1,5 @@
 import type { HostSnapshot, ProcessInfo } from '../../core/host-snapshot.ts';
+import type { SharedLearnedPool } from '../pool-match/learned-pools.ts';
 
 /**
  * A weak or strong piece of evidence about one subject. Host analytics emit
@@ -42,6 +43,8 @@ export interface PoolIntel {
   matchIp(ip: string, port?: number, seen?: PoolSeen): PoolMatch | undefined;
   /** A pool as a miner names it: `host:port`, a URL (`stratum+tcp://…`) or a bare host. */
   matchPool?(pool: string, seen?: PoolSeen): PoolMatch | undefined;
+  /** Pools the fleet learned (the server's list), replacing the ones seeded before. */
+  seedLearned?(pools: readonly SharedLearnedPool[]): void;
 }
 
 export interface AllowEntry {

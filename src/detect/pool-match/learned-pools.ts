@@ -16,6 +16,60 @@ export interface LearnedFrom {
   last_seen: string;
 }
 
+/** A learned pool as the server shares it (`GET /api/v1/intel/learned-pools`). */
+export interface SharedLearnedPool {
+  ip: string;
+  port?: number | undefined;
+  /** The DNS or TLS name that led to it, when one was seen. */
+  name?: string | undefined;
+  protocol?: string | undefined;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** The mining-protocol rule whose findings teach pools (src/detect/network/mining-protocol). */
+export const LEARNING_RULE = 'deminer.network.mining_protocol';
+
+/**
+ * The pools a stored mining-protocol finding teaches: its destination and
+ * every `ip:port` it lists, with the pool name when DNS or TLS told it.
+ * Bounded: at most 20 per finding (the rule lists no more).
+ */
+export function learnedFromFinding(f: {
+  destination?: { ip?: string; port?: number } | undefined;
+  evidence: Record<string, unknown>;
+}): { ip: string; port?: number; name?: string; protocol?: string }[] {
+  const out = new Map<string, { ip: string; port?: number; name?: string; protocol?: string }>();
+  const name = typeof f.evidence['pool_name'] === 'string' ? (f.evidence['pool_name'] as string) : undefined;
+  const protocols = f.evidence['protocols'];
+  const protocol =
+    Array.isArray(protocols) && typeof protocols[0] === 'string'
+      ? (protocols[0] as string)
+      : typeof f.evidence['protocol'] === 'string'
+        ? (f.evidence['protocol'] as string)
+        : undefined;
+  const add = (ip: string | undefined, port: number | undefined): void => {
+    if (ip === undefined || ip === '' || ip.length > 64 || out.size >= 20) return;
+    const entry: { ip: string; port?: number; name?: string; protocol?: string } = { ip };
+    if (port !== undefined && Number.isInteger(port) && port > 0 && port < 65536) entry.port = port;
+    if (name !== undefined && name.length <= 253) entry.name = name;
+    if (protocol !== undefined && protocol.length <= 40) entry.protocol = protocol;
+    out.set(endpointKey(entry.ip, entry.port), entry);
+  };
+  add(f.destination?.ip, f.destination?.port);
+  const dests = f.evidence['destinations'];
+  if (Array.isArray(dests))
+    for (const d of dests.slice(0, 20)) {
+      if (typeof d !== 'string') continue;
+      const i = d.lastIndexOf(':');
+      if (i <= 0) continue;
+      const ip = d.slice(0, i).replace(/^\[|\]$/g, '');
+      const port = Number(d.slice(i + 1));
+      add(ip, Number.isInteger(port) ? port : undefined);
+    }
+  return [...out.values()];
+}
+
 export interface LearnedPoolsOptions {
   /** Endpoints (and, separately, names) kept; the least recently seen goes first. */
   maxEntries?: number;
@@ -42,8 +96,10 @@ export function endpointKey(ip: string, port: number | undefined): string {
  * Pools this run has seen a host mine to: endpoints (`ip:port`) and the
  * names that led to them. Bounded (least recently seen out first) and
  * expiring; time comes from the caller (event time), never the clock.
- * Kept in memory for one analysis: persisting them or sharing them through
- * the server is a later step.
+ * Kept in memory for one analysis; through the platform, the server keeps
+ * the fleet's (`GET /api/v1/intel/learned-pools`, from the mining-protocol
+ * findings it stores) and a sensor or hunt that reports to it starts with
+ * them (`seed`), so one sensor's discovery protects the next analysis.
  */
 export class LearnedPools {
   readonly #max: number;
@@ -92,6 +148,34 @@ export class LearnedPools {
     this.#addresses.set(ip, key);
     while (this.#addresses.size > this.#max) this.#dropFirst(this.#addresses);
     if (learned.name !== undefined) this.#put(this.#names, learned.name, entry);
+  }
+
+  /**
+   * Pools learned elsewhere (the server's list): each kept as first learned
+   * there, living `ttlMs` from its `last_seen`. Entries that do not parse
+   * (no address, a bad time) are skipped; returns how many were taken.
+   */
+  seed(entries: readonly SharedLearnedPool[]): number {
+    let taken = 0;
+    for (const e of entries.slice(0, this.#max)) {
+      const t = Date.parse(e.last_seen);
+      if (!Number.isFinite(t) || typeof e.ip !== 'string' || e.ip === '') continue;
+      const port = Number.isInteger(e.port) && e.port! > 0 && e.port! < 65536 ? e.port : undefined;
+      this.learn(
+        e.ip,
+        port,
+        typeof e.name === 'string' && e.name !== '' ? e.name.toLowerCase() : undefined,
+        {
+          host: 'the fleet (server)',
+          address: '',
+          protocol: e.protocol ?? 'stratum',
+          method: 'learned elsewhere',
+        },
+        t,
+      );
+      taken++;
+    }
+    return taken;
   }
 
   /** The learned pool at `ip:port` (any port of `ip` when the port is unknown), if still live. */

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
 import { DeminerError } from '../../core/errors.ts';
+import {
+  DEFAULT_LEARNED_POOLS,
+  endpointKey,
+  LEARNING_RULE,
+  learnedFromFinding,
+} from '../../detect/pool-match/learned-pools.ts';
 import type { FeedConfig } from '../../intel/config.ts';
 import type { RefreshOutcome } from '../../intel/refresh.ts';
 import { type FeedState, listFeedStates, readFeedState } from '../../intel/state.ts';
@@ -7,7 +13,7 @@ import type { ServerDeps } from '../deps.ts';
 import { ApiError, clip } from '../errors.ts';
 import { forgetIntelFeeds } from '../intel-status.ts';
 import { type ApiRoute, defineRoute, ROLE_SETS } from '../route.ts';
-import { IntelFeedsList, IntelRefreshBody, IntelRefreshResult } from '../schemas.ts';
+import { IntelFeedsList, IntelRefreshBody, IntelRefreshResult, LearnedPoolsList } from '../schemas.ts';
 
 type ApiFeed = z.output<typeof IntelFeedsList>['items'][number];
 type RefreshResult = z.output<typeof IntelRefreshResult>;
@@ -128,6 +134,9 @@ function recordedFeed(s: FeedState) {
  * folder `deminer intel update|stats` use: their health, and an update run
  * on demand (one at a time, bounded, audited).
  */
+const MAX_LEARNED_PAGES = 20;
+const MAX_LEARNED_POOLS = 10_000;
+
 export function intelRoutes(deps: ServerDeps): ApiRoute[] {
   let running: Promise<RefreshOutcome[]> | null = null;
 
@@ -139,6 +148,56 @@ export function intelRoutes(deps: ServerDeps): ApiRoute[] {
   };
 
   return [
+    defineRoute({
+      method: 'GET',
+      url: '/intel/learned-pools',
+      operationId: 'listLearnedPools',
+      summary:
+        'Pools the fleet learned: endpoints some host was seen speaking a mining protocol to (the stored mining-protocol findings of the last 7 days), for sensors, hunts and agents to start with',
+      action: 'intel.learned.list',
+      access: ROLE_SETS.fleet,
+      status: 200,
+      response: { description: 'The learned pools, newest first', schema: LearnedPoolsList },
+      async handler(): Promise<z.infer<typeof LearnedPoolsList>> {
+        const since = new Date(Date.now() - DEFAULT_LEARNED_POOLS.ttlMs).toISOString();
+        const byEndpoint = new Map<string, z.infer<typeof LearnedPoolsList>['items'][number]>();
+        let cursor: string | undefined;
+        // Bounded: 20 pages of 500 findings, 10,000 pools.
+        for (let page = 0; page < MAX_LEARNED_PAGES && byEndpoint.size < MAX_LEARNED_POOLS; page++) {
+          const r = await deps.store.listFindings({
+            rule: LEARNING_RULE,
+            from: since,
+            sort: 'last_seen',
+            order: 'desc',
+            limit: 500,
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+          for (const s of r.items) {
+            for (const l of learnedFromFinding(s.finding)) {
+              const endpoint = endpointKey(l.ip, l.port);
+              const old = byEndpoint.get(endpoint);
+              if (old) {
+                if (s.firstSeen < old.first_seen) old.first_seen = s.firstSeen;
+                continue;
+              }
+              if (byEndpoint.size >= MAX_LEARNED_POOLS) break;
+              byEndpoint.set(endpoint, {
+                endpoint,
+                ip: l.ip,
+                ...(l.port === undefined ? {} : { port: l.port }),
+                ...(l.name === undefined ? {} : { name: l.name }),
+                ...(l.protocol === undefined ? {} : { protocol: l.protocol }),
+                first_seen: s.firstSeen,
+                last_seen: s.lastSeen,
+              });
+            }
+          }
+          if (r.next === null) break;
+          cursor = r.next;
+        }
+        return { since, items: [...byEndpoint.values()] };
+      },
+    }),
     defineRoute({
       method: 'GET',
       url: '/intel/feeds',

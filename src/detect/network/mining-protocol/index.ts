@@ -69,6 +69,9 @@ function observe(ctx: NetworkContext, e: NetEvent): void {
   if (m.user && p.evidence['wallet_or_worker'] === undefined) p.evidence['wallet_or_worker'] = m.user;
   if (m.algorithm && p.evidence['algorithm'] === undefined) p.evidence['algorithm'] = m.algorithm;
   if (m.agent && ctx.lists.minerAgents.test(m.agent)) p.evidence['miner'] = m.agent;
+  // The name that led to the pool, for the fleet's learned pools (server: GET /intel/learned-pools).
+  const poolName = ctx.domainOf(dst.ip);
+  if (poolName !== undefined && p.evidence['pool_name'] === undefined) p.evidence['pool_name'] = poolName;
   // Mining seen first-hand teaches the pool check the endpoint (and the name that led
   // there), so that hosts that only resolve or connect to it are reported too. A node
   // answering getblocktemplate may be a sanctioned wallet: it is not learned.

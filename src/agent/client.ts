@@ -202,7 +202,9 @@ export class ApiClient {
 
   /** The pools the fleet learned (`GET /intel/learned-pools`), to seed a pool check with. */
   async learnedPools(): Promise<SharedLearnedPool[]> {
-    const r = (await this.#request('GET', 'intel/learned-pools', undefined)) as { items?: unknown } | undefined;
+    const r = (await this.#request('GET', 'intel/learned-pools', undefined)) as
+      | { items?: unknown }
+      | undefined;
     return Array.isArray(r?.items) ? (r.items as SharedLearnedPool[]) : [];
   }
 

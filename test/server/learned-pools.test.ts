@@ -94,8 +94,12 @@ async function hunt(extra: string[]): Promise<{ code: number; findings: F[]; err
   });
   let out = '';
   let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   // The pool matcher's findings (the built-in Sigma rules also see the connection's port).
   const findings = out

@@ -82,6 +82,7 @@ export const EXPECTED_ROUTES = [
   'POST /isolations/{id}/approve',
   // Threat-intel feeds (test/server/intel-feeds.test.ts).
   'GET /intel/feeds',
+  'GET /intel/learned-pools',
   'POST /intel/feeds/refresh',
   // Forensics and eradication through the agent (test/cases/response-api.test.ts, response-e2e.serial.test.ts).
   'POST /incidents/{id}/evidence',

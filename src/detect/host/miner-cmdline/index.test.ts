@@ -51,3 +51,18 @@ test('miner configs: only checksum-valid users count as wallets', () => {
   );
   assert.equal(bad, undefined, 'one pool URL and no real wallet is not enough');
 });
+
+test('a stratum URL with or without a transport is a pool URL; a word is not', () => {
+  for (const url of [
+    'stratum://203.0.113.5:3333',
+    'stratum+tcp://pool.example:3333',
+    'stratum2+tcp://x.example:1',
+  ]) {
+    const s = signalsOf(['w', '-o', url]).find((x) => x.id === 'miner.stratum_url');
+    assert.equal(s?.evidence?.['pool'], url, url);
+  }
+  assert.equal(
+    signalsOf(['w', '--mode', 'stratum', 'stratumx://no']).find((x) => x.id === 'miner.stratum_url'),
+    undefined,
+  );
+});

@@ -14,7 +14,8 @@ const B58 = '[1-9A-HJ-NP-Za-km-z]';
 export const WALLET_RE = new RegExp(
   `(?<![1-9A-HJ-NP-Za-km-z])(?:[48]${B58}{94}|4${B58}{105}|2${B58}{94})(?![1-9A-HJ-NP-Za-km-z])`,
 );
-const STRATUM_RE = /\bstratum\d?\+(?:tcp|ssl|tls|udp):\/\/[^\s"']+/i;
+// `stratum://` bare as well (osquery-defense-kit's miner YARA names it; data/intel/PROVENANCE.md).
+const STRATUM_RE = /\bstratum\d?(?:\+(?:tcp|ssl|tls|udp))?:\/\/[^\s"']+/i;
 const HOSTPORT_RE =
   /^(?:[a-z]+:\/\/)?([a-z0-9.-]+\.[a-z]{2,}|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):(\d{2,5})$/i;
 const DOWNLOAD_EXEC_RE =

@@ -56,6 +56,19 @@ export interface AgentOptions {
   spoolBytes?: number;
   /** Re-send an unchanged finding after this long, so the server sees it is still there. Default 1 h. */
   resendAfterMs?: number;
+  /**
+   * The Linux posture audit (`deminer audit --host`, or the tree at fsRoot)
+   * `auditFirstDelayMs` after start and then this often; its failures are
+   * sent as findings. 0: never. It runs in the agent's process and holds its
+   * loop for the few seconds it takes (apt-get -s, getcap): once a day.
+   * Default 24 h on the live host; with fsRoot (a test's tree) only when given.
+   */
+  auditIntervalMs?: number;
+  /**
+   * How long after start the first audit runs (default 10 min: a starting
+   * agent scans first, and short runs, `--once` included, never pay for it).
+   */
+  auditFirstDelayMs?: number;
   log?: (message: string) => void;
   /** Called after each scan (tests, status). */
   onScan?: (s: ScanReport) => void;
@@ -88,8 +101,14 @@ interface AgentState {
 
 export const DEFAULT_INTERVAL_MS = 10_000;
 export const DEFAULT_WINDOW_MS = 1_000;
+/** How often the posture audit runs (it may run apt-get and getcap: never with each scan). */
+export const DEFAULT_AUDIT_INTERVAL_MS = 24 * 3600_000;
+/** When the first posture audit runs after start, by default. */
+export const DEFAULT_AUDIT_FIRST_DELAY_MS = 10 * 60_000;
 /** The least interval honoured (a scan with its window must fit in it). */
 const MIN_INTERVAL_MS = 2_000;
+/** How often the agent reads the fleet's learned pools from the server. */
+const LEARNED_POOLS_EVERY_MS = 10 * 60_000;
 /** How long a scan waits for the heartbeat sent just before it. */
 const HEARTBEAT_GRACE_MS = 2_000;
 /** Fingerprints remembered as sent. */
@@ -247,8 +266,10 @@ export class Agent {
       log: this.#log,
     });
     await this.#heartbeat();
+    this.#auditDue = Date.now() + (o.auditFirstDelayMs ?? DEFAULT_AUDIT_FIRST_DELAY_MS);
     if (o.once) {
       await this.#cycle();
+      if ((o.auditFirstDelayMs ?? DEFAULT_AUDIT_FIRST_DELAY_MS) === 0) await this.#posture();
       await this.#deliver(3);
       return this.#summary();
     }
@@ -262,6 +283,7 @@ export class Agent {
       // look for their owner again for nothing.
       await Promise.race([this.#heartbeat(), sleep(HEARTBEAT_GRACE_MS, undefined, { ref: false })]);
       await this.#cycle();
+      await this.#posture();
       const wait = Math.max(0, this.#intervalMs() - (Date.now() - started));
       try {
         await sleep(wait, undefined, stop ? { signal: stop } : {});
@@ -355,6 +377,7 @@ export class Agent {
       this.#config = config;
       await this.#isolation?.onHeartbeat(isolation, isolationUnreadable === true);
       this.#tasks?.onHeartbeat(tasks);
+      void this.#refreshLearnedPools();
       if (config.allowlist !== this.#allowlistText) {
         this.#allowlistText = config.allowlist;
         if (config.allowlist) {
@@ -369,6 +392,24 @@ export class Agent {
       this.#logOnce(`heartbeat: ${describeError(e)}`);
     } finally {
       this.#heartbeatInFlight = false;
+    }
+  }
+
+  #learnedAt = 0;
+
+  /**
+   * The pools the fleet learned (a sensor saw some host mine to them), every
+   * LEARNED_POOLS_EVERY_MS: a connection of this host to one is a listed-pool
+   * signal, though no list names it.
+   */
+  async #refreshLearnedPools(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#learnedAt < LEARNED_POOLS_EVERY_MS || !this.#context.poolIntel?.seedLearned) return;
+    this.#learnedAt = now;
+    try {
+      this.#context.poolIntel.seedLearned(await this.#client!.learnedPools());
+    } catch (e) {
+      this.#logOnce(`learned pools: ${describeError(e)}`);
     }
   }
 
@@ -417,6 +458,41 @@ export class Agent {
       scanMs: scan.totalMs,
       spool: this.#spool!.stats(),
     });
+  }
+
+  /** When the next posture audit is due (set at start: DEFAULT_AUDIT_FIRST_DELAY_MS from then). */
+  #auditDue = 0;
+
+  /**
+   * The posture audit when due: its failures (rule `deminer.posture.<id>`)
+   * into the spool like a scan's findings. src/audit is imported here, on
+   * first use, so an agent with the audit off never loads it.
+   */
+  async #posture(): Promise<void> {
+    const o = this.#o;
+    const every = o.auditIntervalMs ?? (o.fsRoot ? 0 : DEFAULT_AUDIT_INTERVAL_MS);
+    if (every <= 0 || process.platform !== 'linux' || Date.now() < this.#auditDue || o.signal?.aborted)
+      return;
+    this.#auditDue = Date.now() + every;
+    try {
+      const { linuxPosture } = await import('../audit/agent-posture.ts');
+      const run = linuxPosture({ host: this.hostName, ...(o.fsRoot ? { fsRoot: o.fsRoot } : {}) });
+      const fresh = this.#newOrChanged(run.findings, Date.now());
+      for (let i = 0; i < fresh.length; i += FINDINGS_PER_BATCH) {
+        const batch = fresh.slice(i, i + FINDINGS_PER_BATCH);
+        const r = await this.#spool!.add('findings', batch);
+        if (r.accepted) {
+          this.#queued += batch.length;
+          o.onQueued?.(batch);
+        }
+      }
+      const c = run.score.counts;
+      this.#log(
+        `posture audit (${run.origin}): ${run.score.score === null ? 'no score' : `score ${run.score.score}/100`}, ${c.fail} failed, ${c.pass} passed`,
+      );
+    } catch (e) {
+      this.#log(`posture audit failed: ${describeError(e)}`);
+    }
   }
 
   /** Findings not sent yet, whose severity changed, or unchanged for longer than the re-send period. */

@@ -1,6 +1,10 @@
 import { type FixedBuildTable, judgeBuild, loadFixedBuildTable } from './exchange-table.ts';
+import { describeList, SHOWN_ITEMS } from './report.ts';
 import type { Check, CheckResult, Expected, Fact, FactReader, Status, Value } from './types.ts';
 import { normalizePrincipal } from './windows/sids.ts';
+
+/** Most items of an observed list a result carries (json, jsonl, csv, findings); the note gives the full count. */
+export const MAX_OBSERVED_ITEMS = 1000;
 
 /** Days between an ISO date and `now`; undefined when the text is no date. */
 function ageDays(text: string, now: Date): number | undefined {
@@ -118,9 +122,10 @@ export class CheckEngine {
           (e as string[]).map((x) => (privilege ? normalizePrincipal(x) : x).toLowerCase()),
         );
         const extra = l.filter((x) => !allowed.has(x.toLowerCase()));
-        return extra.length === 0
-          ? { status: 'pass' }
-          : { status: 'fail', note: `not allowed: ${extra.join(', ')}` };
+        if (extra.length === 0) return { status: 'pass' };
+        // When nothing observed is allowed the observed list says it all: no second copy of it.
+        if (extra.length === l.length) return { status: 'fail' };
+        return { status: 'fail', note: `not allowed: ${describeList(extra, SHOWN_ITEMS)}` };
       }
       case 'contains': {
         const l = asList(value);
@@ -164,9 +169,16 @@ export class CheckEngine {
         note: 'not found in the inputs',
       };
     }
-    const v = this.compare(c, f.value, f);
-    const note = [f.note, v.note].filter((x) => x).join('; ');
-    const r: CheckResult = { ...base, status: v.status, observed: f.value, source: f.source };
+    // A reader that found the subject absent decides (no sudo: n/a; no Yama: fail); else the operator does.
+    const v: Verdict = f.status ? { status: f.status } : this.compare(c, f.value, f);
+    let observed = f.value;
+    let cut: string | undefined;
+    if (Array.isArray(observed) && observed.length > MAX_OBSERVED_ITEMS) {
+      cut = `first ${MAX_OBSERVED_ITEMS} of ${observed.length} listed`;
+      observed = observed.slice(0, MAX_OBSERVED_ITEMS);
+    }
+    const note = [f.note, v.note, cut].filter((x) => x).join('; ');
+    const r: CheckResult = { ...base, status: v.status, observed, source: f.source };
     if (note) r.note = note;
     return r;
   }

@@ -3,7 +3,7 @@ import type { Finding } from '../core/finding.ts';
 import { csvCell } from '../outputs/csv.ts';
 import { escapeControls } from '../outputs/safe-text.ts';
 import { colours, paint, TextTable } from '../outputs/text-table.ts';
-import { describeObserved } from './report.ts';
+import { describeObserved, SHOWN_ITEMS } from './report.ts';
 import type { HostReport } from './run.ts';
 import type { CheckResult } from './types.ts';
 
@@ -122,7 +122,7 @@ export function renderTable(hosts: readonly HostReport[], opts: { color: boolean
       wordWrap: true,
     });
     for (const r of h.results) {
-      const observed = describeObserved(r.observed) + (r.note ? ` (${r.note})` : '');
+      const observed = describeObserved(r.observed, SHOWN_ITEMS) + (r.note ? ` (${r.note})` : '');
       t.push([
         paint(r.status === 'not_applicable' ? 'n/a' : r.status, STATUS_STYLE[r.status]),
         r.severity,

@@ -25,9 +25,20 @@ export function scoreOf(results: readonly CheckResult[]): HostScore {
   return { score: all === 0 ? null : Math.round((100 * pass) / all), counts };
 }
 
-export function describeObserved(v: CheckResult['observed']): string {
+/** Items of a list shown to a person (a table, a finding's message); the machine formats carry them all. */
+export const SHOWN_ITEMS = 8;
+
+/** `a, b, c … and N more`: the first `max` items of a list. */
+export function describeList(list: readonly string[], max = Number.POSITIVE_INFINITY): string {
+  if (list.length === 0) return '(none)';
+  if (list.length <= max) return list.join(', ');
+  return `${list.slice(0, max).join(', ')} … and ${list.length - max} more`;
+}
+
+/** The observed value as text; a list cut to its first `maxItems` items. */
+export function describeObserved(v: CheckResult['observed'], maxItems?: number): string {
   if (v === null) return '(none)';
-  if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.join(', ');
+  if (Array.isArray(v)) return describeList(v, maxItems);
   return String(v);
 }
 
@@ -43,7 +54,7 @@ export function findingOf(r: CheckResult, timestamp?: string): Finding {
     techniques: r.techniques,
     host: r.host,
     subject: [r.check.id],
-    message: `${r.check.title}: failed (observed ${describeObserved(r.observed)}; expected ${r.expected}). Fix: ${r.fix}`,
+    message: `${r.check.title}: failed (observed ${describeObserved(r.observed, SHOWN_ITEMS)}; expected ${r.expected}). Fix: ${r.fix}`,
     ...(timestamp ? { timestamp } : {}),
     evidence: {
       check: r.check.id,

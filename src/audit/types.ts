@@ -86,6 +86,11 @@ export interface Fact {
   note?: string;
   /** An Exchange build read from AdminDisplayVersion: it shows the CU, not the security updates on top. */
   cuOnly?: boolean;
+  /**
+   * The verdict when the reader decides it, because what the check is about is
+   * absent: no sudo at all (not_applicable), a kernel without Yama (fail).
+   */
+  status?: Status;
 }
 
 /** One check's result on one host: the jsonl contract of docs/audit.md, plus what the other formats show. */

@@ -25,6 +25,8 @@ interface AgentCliOptions {
   once?: boolean;
   serverPin?: string;
   intel?: boolean;
+  auditInterval?: string;
+  audit?: boolean;
 }
 
 interface InstallCliOptions extends AgentCliOptions {
@@ -81,6 +83,15 @@ function durations(opts: AgentCliOptions): { intervalMs?: number; windowMs?: num
   if (out.intervalMs !== undefined && out.windowMs !== undefined && out.windowMs >= out.intervalMs)
     throw new UsageError('BAD_OPTION', '--window must be shorter than --interval');
   return out;
+}
+
+/** The posture audit's interval: --no-audit switches it off; at least a minute (it may run apt-get). */
+function auditOption(opts: AgentCliOptions): { auditIntervalMs?: number } {
+  if (opts.audit === false) return { auditIntervalMs: 0 };
+  if (opts.auditInterval === undefined) return {};
+  const ms = parseDuration(opts.auditInterval, '--audit-interval');
+  if (ms < 60_000) throw new UsageError('BAD_OPTION', '--audit-interval must be at least 1m');
+  return { auditIntervalMs: ms };
 }
 
 /** A systemd ExecStart word: quoted, with specifiers (%) and variables ($) escaped. */
@@ -221,11 +232,17 @@ export const registerAgent: RegisterCommand = (program: Command, run) => {
     )
     .option('--server-pin <sha256>', "with an https --server: the SHA-256 of the server's certificate")
     .option('--no-intel', 'do not check pools against threat intelligence')
+    .option(
+      '--audit-interval <duration>',
+      'posture audit (deminer audit --host) at start and then this often; failures are sent as findings (default: 24h)',
+    )
+    .option('--no-audit', 'no posture audit')
     .action(
       run(async (opts: AgentCliOptions) => {
         const server = checkServer(opts.server);
         const pin = checkPin(opts.serverPin);
         const d = durations(opts);
+        const audit = auditOption(opts);
         if (process.platform !== 'linux')
           throw new UsageError('AGENT_NOT_LINUX', 'the agent reads /proc and runs on Linux only');
         const ac = new AbortController();
@@ -241,6 +258,7 @@ export const registerAgent: RegisterCommand = (program: Command, run) => {
             ...(opts.once ? { once: true } : {}),
             ...(pin ? { pinSha256: pin } : {}),
             ...(opts.intel === false ? { intel: false } : {}),
+            ...audit,
             signal: ac.signal,
           });
           process.stderr.write(

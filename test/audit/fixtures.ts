@@ -331,3 +331,22 @@ export function cleanLinuxRoot(): string {
   write(root, 'usr/bin/unattended-upgrade', '#!/bin/sh\n', 0o755);
   return root;
 }
+
+/**
+ * A collected tree of a small host: the running kernel's /proc/sys/kernel is
+ * there, but the kernel has no Yama and no module support, and sudo is not
+ * installed. /tmp is mounted without noexec (one failure to send).
+ */
+export function bareLinuxRoot(): string {
+  const root = tempDir('bare-root');
+  write(root, 'etc/hostname', 'bare-box\n');
+  write(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
+  write(root, 'etc/group', 'root:x:0:\n');
+  write(root, 'proc/sys/kernel/osrelease', '6.1.0-minimal\n');
+  write(
+    root,
+    'proc/mounts',
+    '/dev/vda / ext4 rw,relatime 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\ntmpfs /dev/shm tmpfs rw,nosuid,nodev,noexec 0 0\n',
+  );
+  return root;
+}

@@ -31,8 +31,39 @@ const CAP_DIRS = [
   '/srv',
 ];
 const EFI_SECURE_BOOT = '/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c';
-/** Most items kept in one observed list (a host with 10 000 sudo rules is reported, not held in full). */
-const MAX_ITEMS = 500;
+/**
+ * Most items kept in one observed list, a bound on memory only: the engine
+ * cuts a result's list to MAX_OBSERVED_ITEMS and says how many there were.
+ */
+const MAX_ITEMS = 100_000;
+
+/**
+ * Sysctls whose absence says something, once the tree shows the running
+ * kernel's settings (/proc/sys/kernel is there): the file is missing because
+ * the kernel lacks the feature, not because nobody collected it.
+ */
+const ABSENT_SYSCTLS: Readonly<Record<string, { also: string; fact: Omit<Fact, 'source'> }>> = {
+  // A kernel built without module support (CONFIG_MODULES=n) has neither: nothing can be loaded.
+  'kernel.modules_disabled': {
+    also: '/proc/modules',
+    fact: {
+      value: 'no module support',
+      status: 'not_applicable',
+      note: 'this kernel cannot load modules at all (no /proc/modules)',
+    },
+  },
+  // Yama registers kernel.yama.* only when it is an active LSM. Without it ptrace
+  // is limited by the classic checks alone (same uid, dumpable, or CAP_SYS_PTRACE):
+  // what ptrace_scope 0 allows, whatever sysctl.d says.
+  'kernel.yama.ptrace_scope': {
+    also: '/proc/sys/kernel/yama',
+    fact: {
+      value: 'Yama not enabled',
+      status: 'fail',
+      note: 'ptrace is not restricted by Yama: any process may attach to others of its user, as with ptrace_scope 0',
+    },
+  },
+};
 
 function argList(spec: ReadSpec): string[] {
   return Array.isArray(spec.arg) ? spec.arg : [spec.arg];
@@ -147,7 +178,17 @@ export class LinuxFacts implements FactReader {
 
   private sudo(): Fact | undefined {
     const { grants, files } = sudoGrants(this.root);
-    if (files.length === 0) return undefined;
+    if (files.length === 0) {
+      // Unreadable (not root) is unknown; no sudo at all grants nothing.
+      if (existsInRoot(this.root, '/etc/sudoers') || existsInRoot(this.root, '/etc/sudoers.d'))
+        return undefined;
+      return {
+        value: 'sudo not installed',
+        source: '/etc/sudoers',
+        status: 'not_applicable',
+        note: 'no /etc/sudoers and no /etc/sudoers.d',
+      };
+    }
     const principals = [...new Set(grants.map((g) => g.principal))].slice(0, MAX_ITEMS);
     const where = grants.slice(0, 5).map((g) => `${g.where} (${g.principal} → ${g.command})`);
     return { value: principals, source: where.join(', ') || files[0]! };
@@ -199,6 +240,13 @@ export class LinuxFacts implements FactReader {
     const procPath = `/proc/sys/${name.replaceAll('.', '/')}`;
     const live = this.live ? readLive(procPath) : readRootFile(this.root, procPath, 4096);
     if (live) return { value: numberOr(live.text.trim()), source: live.path };
+    const absent = ABSENT_SYSCTLS[name];
+    if (
+      absent &&
+      (this.live || existsInRoot(this.root, '/proc/sys/kernel')) &&
+      !existsInRoot(this.root, absent.also)
+    )
+      return { ...absent.fact, source: procPath };
     return this.configuredSysctl(name);
   }
 

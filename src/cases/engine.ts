@@ -51,8 +51,10 @@ const OPEN_MIN: Severity = 'high';
 const RECENTLY_CLOSED_MS = 24 * 3_600_000;
 /** Findings waiting for incident processing at most, by default (the sweep catches up on the rest). */
 const MAX_QUEUE = 100_000;
-/** Findings processed together: one ingest group's worth. */
-const DRAIN_GROUP = 2_000;
+/** Findings processed together: a short transaction, so that ingest never waits long behind one. */
+const DRAIN_GROUP = 500;
+/** How long incident work waits for ingest to pause before it goes anyway. */
+const INGEST_YIELD_MS = 200;
 /** Indicators remembered as already added, across incidents. */
 const MAX_KNOWN_INDICATORS = 50_000;
 /** The sweep looks back this far for mining findings no incident holds (a crash between commit and processing). */
@@ -151,6 +153,8 @@ export class CaseEngine {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
+      // Between ingest groups: a sensor's batch should not wait behind incident work.
+      await this.store.ingestIdle(INGEST_YIELD_MS);
       const group = this.#queue.splice(0, DRAIN_GROUP);
       try {
         await this.processFindings(group);

@@ -34,6 +34,29 @@ export class IngestQueue {
   #scheduled = false;
   /** Groups written and batches in them, for /health and the bench. */
   readonly stats = { groups: 0, batches: 0 };
+  /** Who waits for the queue to be empty (`idle`). */
+  #idleWaiters: (() => void)[] = [];
+
+  /** Resolves when nothing is written or waiting, or after `maxWaitMs`. */
+  idle(maxWaitMs: number): Promise<void> {
+    if (this.#running === 0 && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, maxWaitMs));
+      timer.unref();
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idleWaiters.push(done);
+    });
+  }
+
+  #wakeIdle(): void {
+    if (this.#running !== 0 || this.#waiting.length !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
 
   constructor(ctx: StoreContext, concurrency: number) {
     this.#ctx = ctx;
@@ -88,6 +111,8 @@ export class IngestQueue {
       void this.#write(group).finally(() => {
         this.#running--;
         this.#schedule();
+        // After the batches that arrived meanwhile have had their turn (#schedule runs first).
+        setImmediate(() => this.#wakeIdle());
       });
     }
   }

@@ -98,6 +98,10 @@ export class KyselyStore implements Store {
     this.tasks = taskStore(this.#ctx);
   }
 
+  ingestIdle(maxWaitMs: number): Promise<void> {
+    return this.#ingest.idle(maxWaitMs);
+  }
+
   onIngested(listener: (batch: readonly Finding[]) => void): () => void {
     this.#ingestListeners.add(listener);
     return () => {

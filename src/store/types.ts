@@ -490,6 +490,12 @@ export interface Store {
    * must not throw or block (queue the work). Returns the unsubscriber.
    */
   onIngested(listener: (batch: readonly Finding[]) => void): () => void;
+  /**
+   * Resolves when no ingest is written or waiting, or after `maxWaitMs`:
+   * background writers (the incident engine) go between ingest groups, so
+   * that a sensor's batch never waits behind them for long.
+   */
+  ingestIdle(maxWaitMs: number): Promise<void>;
 }
 
 /** How long a host may be silent before it is stale / offline. */

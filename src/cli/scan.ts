@@ -57,7 +57,7 @@ export const registerScan: RegisterCommand = (program: Command, run) => {
     )
     .option(
       '-w, --window <duration>',
-      'sampling window for CPU and connection rate, 0s for one snapshot, at most 1h (default: 10s)',
+      'sampling window for CPU, connection rate and per-process behaviour (sampled at 1 Hz from 10s; 60s lets the behaviour model decide per minute), 0s for one snapshot, at most 1h (default: 10s)',
     )
     .option(
       '--root <dir>',

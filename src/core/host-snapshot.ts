@@ -20,6 +20,48 @@ export const CpuSampleSchema = z.lazy(() =>
 );
 export type CpuSample = z.infer<typeof CpuSampleSchema>;
 
+/**
+ * Per-process behaviour over a sampling window, sampled at about 1 Hz (see
+ * `src/sources/procfs/sampler.ts` and docs/behaviour.md): one column per
+ * counter, one entry per sample. Counters are cumulative as /proc gives them
+ * (deltas are taken by the reader); `threads`, `rssPages` and `stopped` are
+ * levels. Counters summed over threads may step back when a thread exits.
+ */
+export const BehaviourSeriesSchema = z.lazy(() => {
+  const col = () => z.array(z.number().nonnegative()).max(100_000);
+  return z.strictObject({
+    /** Milliseconds since the first sample of the series. */
+    t: col(),
+    utime: col(),
+    stime: col(),
+    minflt: col(),
+    majflt: col(),
+    /** Voluntary and involuntary context switches, summed over the threads read. */
+    vcsw: col(),
+    nvcsw: col(),
+    /** schedstat: nanoseconds on the CPU and waiting on a run queue, summed over the threads read. */
+    runNs: col(),
+    waitNs: col(),
+    /** /proc/PID/io: bytes through read/write calls, and bytes from/to storage. */
+    rchar: col(),
+    wchar: col(),
+    readBytes: col(),
+    writeBytes: col(),
+    threads: col(),
+    rssPages: col(),
+    /** 1 when the process was stopped (state T, e.g. SIGSTOP duty cycles) at that sample. */
+    stopped: col(),
+    /** Its CPU cgroup's cpu.stat `nr_periods` / `nr_throttled` (zeros when it has no quota). */
+    cgPeriods: col(),
+    cgThrottled: col(),
+    /** Nice value at the last sample. */
+    nice: z.number().int().min(-20).max(19),
+    /** Established outbound TCP connections at the end of the window, when known. */
+    outbound: count().optional(),
+  });
+});
+export type BehaviourSeries = z.infer<typeof BehaviourSeriesSchema>;
+
 export const ProcessInfoSchema = z.lazy(() =>
   z.strictObject({
     pid: count(),
@@ -53,6 +95,8 @@ export const ProcessInfoSchema = z.lazy(() =>
     packageName: z.string().optional(),
     /** Inodes of the sockets this process holds. */
     socketInodes: z.array(z.string()),
+    /** Behaviour sampled through the window (scans with a window of a few samples or more). */
+    behaviour: BehaviourSeriesSchema.optional(),
   }),
 );
 export type ProcessInfo = z.infer<typeof ProcessInfoSchema>;

@@ -10,6 +10,7 @@ import { FindingSchema, makeFinding } from '../../core/finding.ts';
 import type { HostSnapshot } from '../../core/host-snapshot.ts';
 import type { RuleDeclaration } from '../../core/stages.ts';
 import { declarationProblems } from '../catalog.ts';
+import { RECORDED_MINER_MINUTE } from './behaviour/recorded-minute.ts';
 import { PERSISTENCE_TECHNIQUE } from './persistence/index.ts';
 import { HOST_ANALYTICS, hostDetector } from './registry.ts';
 import { HOST_RULES } from './rules.ts';
@@ -140,6 +141,14 @@ const zoo: HostSnapshot[] = [
       processInfo({ pid: 40, name: 'agent', exe: '/usr/bin/agent' }),
       processInfo({ pid: 50, name: 'updater', exe: '/opt/tools/updater' }),
       processInfo({ pid: 60, name: 'report', exe: '/opt/tools/report' }),
+      // A real minute of a capped XMRig under an ordinary name: the behaviour analytic's series.
+      processInfo({
+        pid: 70,
+        name: 'helper',
+        exe: '/usr/local/bin/helper',
+        packaged: false,
+        behaviour: RECORDED_MINER_MINUTE,
+      }),
     ],
     sockets: [
       {

@@ -38,6 +38,40 @@ function mergeSignals(signals: Signal[]): Signal[] {
   return [...best.values()].sort((a, b) => b.weight - a.weight);
 }
 
+/**
+ * Behaviour weighed with provenance: a process that behaves like a miner and
+ * runs a binary no package owns (or one deleted since it started) is what a
+ * careful attacker leaves, so the two together are high.
+ */
+function withProvenance(signals: Signal[], p: ProcessInfo): Signal[] {
+  const b = signals.find((s) => s.id === 'behaviour.miner_like');
+  if (!b || !(p.packaged === false || p.exeDeleted)) return signals;
+  return mergeSignals([
+    ...signals,
+    {
+      id: 'behaviour.unpackaged_binary',
+      category: 'behaviour',
+      weight: 2.5,
+      techniques: ['T1496'],
+      text: p.exeDeleted
+        ? 'and its binary was deleted after it started'
+        : 'and no installed package owns its binary',
+      evidence: { exe: p.exe, packaged: p.packaged ?? null, exe_deleted: p.exeDeleted },
+    },
+  ]);
+}
+
+/**
+ * Behaviour and CPU alone never make a package-owned program (a database
+ * server under load, a compiler) more than medium: without anything else
+ * suspicious about it, its owner is asked, the host is not isolated.
+ */
+function packagedBehaviourCap(severity: Severity, signals: Signal[], p: ProcessInfo): Severity {
+  if (p.packaged !== true || !atLeast(severity, 'high')) return severity;
+  const onlyLoad = signals.every((s) => s.category === 'behaviour' || s.category === 'cpu');
+  return onlyLoad ? 'medium' : severity;
+}
+
 function processSubject(p: ProcessInfo): string[] {
   return [p.sha256 ?? p.exe ?? '', p.name, p.containerId ?? ''];
 }
@@ -108,7 +142,7 @@ export function correlate(snapshot: HostSnapshot, outputs: readonly AnalyticOutp
   for (const [pid, raw] of byPid) {
     const p = processByPid.get(pid);
     if (!p) continue;
-    const signals = mergeSignals(raw);
+    const signals = withProvenance(mergeSignals(raw), p);
     const score = signals.reduce((a, s) => a + s.weight, 0);
     const audit = signals.some((s) => s.category === 'allowlist');
     if (score < MIN_PROCESS_SCORE && !audit) continue;
@@ -116,7 +150,7 @@ export function correlate(snapshot: HostSnapshot, outputs: readonly AnalyticOutp
       PROCESS_RULES.find(({ category }) =>
         signals.some((s) => s.category === category && (s.weight >= 2 || category === 'allowlist')),
       ) ?? PROCESS_RULES.find(({ category }) => signals.some((s) => s.category === category))!;
-    const severity = severityForScore(score);
+    const severity = packagedBehaviourCap(severityForScore(score), signals, p);
     processSeverity.set(pid, severity);
     const top = signals.filter((s) => s.category !== 'allowlist' || signals.length === 1).slice(0, 3);
     findings.push(

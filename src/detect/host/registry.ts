@@ -2,6 +2,7 @@ import type { Finding } from '../../core/finding.ts';
 import type { HostSnapshot } from '../../core/host-snapshot.ts';
 import type { SnapshotDetector } from '../../core/stages.ts';
 import { allowlist } from './allowlist/index.ts';
+import { behaviour } from './behaviour/index.ts';
 import { correlate } from './correlate.ts';
 import { cpu } from './cpu/index.ts';
 import { masquerade } from './masquerade/index.ts';
@@ -16,6 +17,7 @@ export const HOST_ANALYTICS: readonly HostAnalytic[] = [
   minerCmdline,
   masquerade,
   cpu,
+  behaviour,
   poolConnections,
   persistence,
   allowlist,

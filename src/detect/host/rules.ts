@@ -58,6 +58,18 @@ export const PROCESS_RULES: readonly ProcessRule[] = [
     },
   },
   {
+    category: 'behaviour',
+    rule: {
+      id: 'deminer.behaviour.miner_like',
+      name: 'Process behaves like a hidden miner',
+      ruleset: 'builtin',
+      severity: ANY_SEVERITY,
+      techniques: ['T1496'],
+      triage:
+        'Read evidence.signals: the behaviour score, the features that drove it and the minutes observed. High with a binary no package owns means: collect the binary and its connections, then isolate; on a package-owned server, ask its owner whether the load is expected.',
+    },
+  },
+  {
     category: 'cpu',
     rule: {
       id: 'deminer.process.cpu_abuse',

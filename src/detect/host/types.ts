@@ -1,4 +1,5 @@
 import type { HostSnapshot, ProcessInfo } from '../../core/host-snapshot.ts';
+import type { BehaviourModel } from '../../ml/behaviour/model.ts';
 import type { SharedLearnedPool } from '../pool-match/learned-pools.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { SharedLearnedPool } from '../pool-match/learned-pools.ts';
 export interface Signal {
   /** Stable id, e.g. `masquerade.kernel_thread_name`. */
   id: string;
-  category: 'miner' | 'masquerade' | 'cpu' | 'network' | 'persistence' | 'allowlist';
+  category: 'miner' | 'masquerade' | 'cpu' | 'network' | 'persistence' | 'allowlist' | 'behaviour';
   /** Points toward "this is a miner": ~1 weak, ~3 suspicious alone, ≥6 conclusive alone. */
   weight: number;
   techniques: string[];
@@ -57,6 +58,8 @@ export interface AllowEntry {
 export interface HostAnalyticContext {
   allowlist?: AllowEntry[];
   poolIntel?: PoolIntel;
+  /** The behaviour model to score with (default: the one shipped in data/behaviour/). */
+  behaviourModel?: BehaviourModel;
 }
 
 /** A host analytic is pure: it reads the snapshot, never /proc, files or the clock. */

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, SqlBool } from 'kysely';
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Finding } from '../core/finding.ts';
 import { SEVERITIES, type Severity, severityRank } from '../core/severity.ts';
 import { chunks } from './chunks.ts';
@@ -538,23 +538,36 @@ interface FindingCursor {
   s: SortKey;
   o: 'asc' | 'desc';
   v: string | number;
-  f: string;
+  /** The row's insertion order (SQLite rowid, PostgreSQL seq): the tie-breaker. */
+  q: number;
 }
 
 function readCursor(cursor: string, sort: SortKey, order: 'asc' | 'desc'): FindingCursor {
   const c = decodeCursor(cursor);
   if (typeof c !== 'object' || c === null) throw badCursor();
-  const { s, o, v, f } = c as Record<string, unknown>;
+  const { s, o, v, q } = c as Record<string, unknown>;
   const numeric = sort === 'severity' || sort === 'count';
-  if (s !== sort || o !== order || typeof f !== 'string') throw badCursor();
+  if (s !== sort || o !== order || typeof q !== 'number' || !Number.isSafeInteger(q)) throw badCursor();
   if (numeric ? typeof v !== 'number' || !Number.isInteger(v) : typeof v !== 'string') throw badCursor();
-  return { s: sort, o: order, v: v as string | number, f };
+  return { s: sort, o: order, v: v as string | number, q };
 }
 
 /**
- * Keyset paging on (sort key, fingerprint): a page starts strictly after the
- * previous page's last row, so rows inserted meanwhile never shift the pages
- * (a row whose sort key changes meanwhile, e.g. a raised count, may move).
+ * A finding row's insertion order, which breaks ties of the sort indexes
+ * (migration 0010): the rowid on SQLite, the `seq` column on PostgreSQL.
+ */
+function insertionOrder(ctx: StoreContext) {
+  return ctx.db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<number>`findings.seq`
+    : sql<number>`findings.rowid`;
+}
+
+/**
+ * Keyset paging on (sort key, insertion order): a page starts strictly after
+ * the previous page's last row, so rows inserted meanwhile never shift the
+ * pages (a row whose sort key changes meanwhile, e.g. a raised count, may
+ * move). Insertion order rather than the random fingerprint keeps the
+ * indexes appending under ingest (migration 0010).
  */
 export async function listFindings(ctx: StoreContext, q: FindingQuery): Promise<Page<StoredFinding>> {
   const limit = pageLimit(q.limit, 100, 500);
@@ -566,7 +579,8 @@ export async function listFindings(ctx: StoreContext, q: FindingQuery): Promise<
     throw new StoreInputError('STORE_BAD_INPUT', 'must be asc or desc', { location: 'order' });
   const col = SORT_COLUMN[sort];
 
-  let query = ctx.db.selectFrom('findings').selectAll();
+  const tie = insertionOrder(ctx);
+  let query = ctx.db.selectFrom('findings').selectAll().select(tie.as('tie'));
   if (q.severity !== undefined) {
     const list = [...new Set(q.severity)];
     for (const s of list) {
@@ -599,20 +613,18 @@ export async function listFindings(ctx: StoreContext, q: FindingQuery): Promise<
   if (q.cursor !== undefined) {
     const c = readCursor(q.cursor, sort, order);
     const op = order === 'desc' ? '<' : '>';
-    query = query.where((eb) =>
-      eb.or([eb(col, op, c.v), eb.and([eb(col, '=', c.v), eb('fingerprint', op, c.f)])]),
-    );
+    query = query.where((eb) => eb.or([eb(col, op, c.v), eb.and([eb(col, '=', c.v), eb(tie, op, c.q)])]));
   }
   const rows = await query
     .orderBy(col, order)
-    .orderBy('fingerprint', order)
+    .orderBy(tie, order)
     .limit(limit + 1)
     .execute();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next =
     rows.length > limit && last
-      ? encodeCursor({ s: sort, o: order, v: last[col], f: last.fingerprint } satisfies FindingCursor)
+      ? encodeCursor({ s: sort, o: order, v: last[col], q: Number(last.tie) } satisfies FindingCursor)
       : null;
   return { items: page.map(fromRow), next };
 }

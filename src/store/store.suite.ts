@@ -658,7 +658,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, hooks: Suit
       'findings: paging 250 findings 100 at a time gives each exactly once, also across inserts',
       withStore(async (s) => {
         const sev: Severity[] = ['low', 'medium', 'high', 'critical'];
-        // Groups of three share a last_seen, so the fingerprint tiebreak is exercised.
+        // Groups of three share a last_seen, so the tiebreak (insertion order, migration 0010) is exercised.
         const batch = Array.from({ length: 250 }, (_, i) =>
           finding({ subject: `p${i}`, severity: sev[i % 4]!, at: BASE + Math.floor(i / 3) * 1000 }),
         );

@@ -8,6 +8,7 @@ import * as m0006 from './0006-incidents.ts';
 import * as m0007 from './0007-incident-review.ts';
 import * as m0008 from './0008-host-tasks.ts';
 import * as m0009 from './0009-host-capacity.ts';
+import * as m0010 from './0010-findings-insertion-order.ts';
 
 /**
  * Every migration, applied in name order (../migrator.ts). Listed statically,
@@ -24,4 +25,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0007-incident-review': m0007,
   '0008-host-tasks': m0008,
   '0009-host-capacity': m0009,
+  '0010-findings-insertion-order': m0010,
 };

@@ -162,7 +162,7 @@ async function live(
   const lists = networkLists();
   const pools = new PoolCheck({ intel, builtinPools: lists.poolDomains });
   const learned = await learnedPoolsIfAsked(opts);
-  if (learned) pools.learned?.seed(learned);
+  if (learned) pools.seedLearned(learned);
   const detector = new NetworkDetector({ lists, intel, hostNames, pools });
   const findings: Finding[] = [];
   const problems = new ProblemPrinter(process.stderr);

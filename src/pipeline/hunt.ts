@@ -209,7 +209,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // One pool matcher for the run: event logs and captures feed it what they saw (evidence `seen_in`),
   // and a pool learned from mining in a capture is known to the logs read after it.
   const pools = new PoolCheck({ intel: opts.intel, builtinPools: lists.poolDomains });
-  if (opts.learnedPools) pools.learned?.seed(opts.learnedPools);
+  if (opts.learnedPools) pools.seedLearned(opts.learnedPools);
   // DNS queries and connections in event logs are checked against intel beside the Sigma rules.
   const poolMatch = new IntelMatchDetector({ pools });
   // Wallet addresses in command lines and start-up values; stateless, so worker lanes run their own.

@@ -30,7 +30,7 @@ export function hostPoolIntel(intel: IntelEngine | undefined): PoolIntel {
     seedLearned(pools) {
       // A fresh matcher: the server's list replaces the last one (pools it dropped expire here too).
       const next = new PoolCheck({ intel, builtinPools: networkLists().poolDomains });
-      next.learned?.seed(pools);
+      next.seedLearned(pools);
       check = next;
     },
     matchIp: (ip, port, seen) =>

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { buildIntel } from '../../intel/index.ts';
 import { LearnedPools } from './learned-pools.ts';
 import { PoolCheck } from './pool-check.ts';
 
@@ -75,4 +79,34 @@ test('PoolCheck answers learned pools after its lists, and never learns an allow
     tsMs: T0,
   });
   assert.equal(off.ip('203.0.113.6', 3333), undefined);
+});
+
+test("pools learned elsewhere are taken under this run's allow-list; what is no address is not taken", () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'deminer-seed-'));
+  try {
+    // The built-in allow-list holds shared CDN ranges (data/intel/cdn-allow.txt): 173.245.48.0/20 among them.
+    const check = new PoolCheck({ intel: buildIntel({ stateDir }) });
+    const at = '2026-11-30T10:00:00.000Z';
+    const taken = check.seedLearned([
+      { ip: '203.0.113.70', port: 3333, name: 'stratum.unlisted.example', first_seen: at, last_seen: at },
+      { ip: '173.245.48.10', port: 443, first_seen: at, last_seen: at },
+      { ip: 'pool.example; rm -rf /', port: 3333, first_seen: at, last_seen: at },
+      { ip: '', first_seen: at, last_seen: at },
+    ]);
+    assert.equal(taken, 1);
+    const hit = check.ip('203.0.113.70', 3333);
+    assert.ok(hit && hit !== 'allowed' && hit.source === 'deminer-learned');
+    const cdn = check.ip('173.245.48.10', 443);
+    assert.ok(cdn === undefined || cdn === 'allowed', 'an allow-listed address never becomes a pool');
+    // Without intel every well-formed address is taken; the malformed ones still are not.
+    assert.equal(
+      new PoolCheck().seedLearned([
+        { ip: '173.245.48.10', port: 443, first_seen: at, last_seen: at },
+        { ip: '999.1.1.1', port: 1, first_seen: at, last_seen: at },
+      ]),
+      1,
+    );
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** Where a learned pool was learned: the host seen mining to it and how. */
 export interface LearnedFrom {
   /** The mining host as findings name it. */
@@ -49,7 +51,7 @@ export function learnedFromFinding(f: {
         ? (f.evidence['protocol'] as string)
         : undefined;
   const add = (ip: string | undefined, port: number | undefined): void => {
-    if (ip === undefined || ip === '' || ip.length > 64 || out.size >= 20) return;
+    if (ip === undefined || isIP(ip) === 0 || out.size >= 20) return;
     const entry: { ip: string; port?: number; name?: string; protocol?: string } = { ip };
     if (port !== undefined && Number.isInteger(port) && port > 0 && port < 65536) entry.port = port;
     if (name !== undefined && name.length <= 253) entry.name = name;
@@ -164,11 +166,13 @@ export class LearnedPools {
       this.learn(
         e.ip,
         port,
-        typeof e.name === 'string' && e.name !== '' ? e.name.toLowerCase() : undefined,
+        typeof e.name === 'string' && e.name !== '' && e.name.length <= 253
+          ? e.name.toLowerCase()
+          : undefined,
         {
           host: 'the fleet (server)',
           address: '',
-          protocol: e.protocol ?? 'stratum',
+          protocol: typeof e.protocol === 'string' ? e.protocol.slice(0, 40) : 'stratum',
           method: 'learned elsewhere',
         },
         t,

@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import type { IntelEngine, IntelMatch, IntelVerdict } from '../../intel/index.ts';
-import type { LearnedFrom, LearnedPoolsOptions } from './learned-pools.ts';
+import type { LearnedFrom, LearnedPoolsOptions, SharedLearnedPool } from './learned-pools.ts';
 import { endpointKey, LearnedPools } from './learned-pools.ts';
 
 /**
@@ -217,6 +218,25 @@ export class PoolCheck {
     }
     if (!places.includes(where) && places.length < SEEN_PLACES_MAX) places.push(where);
     return [...places];
+  }
+
+  /**
+   * Pools learned elsewhere (the server's list, which any sensor feeds):
+   * taken under the same rules as pools learned here, so an allow-listed
+   * address or name (shared CDN space, the organisation's own) never
+   * becomes a pool whoever reported it. Returns how many were taken.
+   */
+  seedLearned(entries: readonly SharedLearnedPool[]): number {
+    if (this.learned === undefined) return 0;
+    const intel = this.intel;
+    const kept = entries.filter(
+      (e) =>
+        typeof e?.ip === 'string' &&
+        isIP(e.ip) !== 0 &&
+        !intel?.isAllowedIp(e.ip) &&
+        !(typeof e.name === 'string' && intel?.matchDomain(normalName(e.name)).allowed),
+    );
+    return this.learned.seed(kept);
   }
 
   /** The learned pool a name is, if any (exact name). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { DeminerError } from '../core/errors.ts';
 import type { Finding } from '../core/finding.ts';
@@ -22,6 +23,12 @@ import {
  * server's certificate needs the peer certificate before a byte of the
  * request (and its bearer token) is sent, which node's built-in fetch does
  * not expose without a separately installed undici.
+ *
+ * Connections are kept alive between requests (one small pool per server,
+ * shared by `withToken` clients): an agent that opened a new TCP connection
+ * for each heartbeat and batch made the host's TCP counters move on every
+ * scan, so its own socket-table reads could never be skipped on a quiet host,
+ * and paid a handshake (a TLS one with https) every few seconds.
  */
 
 export type ClientErrorCode =
@@ -139,6 +146,12 @@ export interface MetricItem {
 
 /** Answers larger than this are not the API's. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/**
+ * Idle kept-alive connections are closed after this, well before servers
+ * close theirs (fastify: 72 s), so a request rarely meets a connection the
+ * server is closing; when it does, it is sent once more on a new one.
+ */
+const IDLE_CLOSE_MS = 30_000;
 
 /** Normalises a pin to node's `fingerprint256` form (upper-case hex pairs joined by colons). */
 export function normalisePin(pin: string): string {
@@ -161,8 +174,9 @@ export class ApiClient {
   readonly #pin: string | undefined;
   readonly #ca: string | undefined;
   readonly #userAgent: string;
+  readonly #pool: http.Agent;
 
-  constructor(o: ClientOptions) {
+  constructor(o: ClientOptions, pool?: http.Agent) {
     let url: URL;
     try {
       url = new URL(o.server);
@@ -186,18 +200,44 @@ export class ApiClient {
     this.#pin = o.pinSha256 ? normalisePin(o.pinSha256) : undefined;
     this.#ca = o.ca;
     this.#userAgent = o.userAgent ?? 'deminer-agent';
+    this.#pool = pool ?? this.#newPool();
+  }
+
+  /** Closes the kept-alive connections (they never hold the process open: idle ones are unref'd). */
+  close(): void {
+    this.#pool.destroy();
+  }
+
+  #newPool(): http.Agent {
+    const keep = { keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: IDLE_CLOSE_MS };
+    if (this.base.protocol === 'http:') return new http.Agent(keep);
+    if (!this.#pin) return new https.Agent({ ...keep, ...(this.#ca ? { ca: this.#ca } : {}) });
+    // Pinned: each new connection's certificate is checked against the pin before
+    // the pool hands it to a request, so no byte (nor the token) goes to another server.
+    const pool = new http.Agent(keep);
+    pool.createConnection = (_o, done) => {
+      this.#pinnedSocket(this.base, Date.now() + this.#timeoutMs, `connect ${this.base.host}`).then(
+        (s) => done?.(null, s),
+        (e: Error) => done?.(e, undefined as unknown as Duplex),
+      );
+      return undefined;
+    };
+    return pool;
   }
 
   /** A client for the same server with another token. */
   withToken(token: string): ApiClient {
-    return new ApiClient({
-      server: this.base.href,
-      token,
-      timeoutMs: this.#timeoutMs,
-      ...(this.#pin ? { pinSha256: this.#pin } : {}),
-      ...(this.#ca ? { ca: this.#ca } : {}),
-      userAgent: this.#userAgent,
-    });
+    return new ApiClient(
+      {
+        server: this.base.href,
+        token,
+        timeoutMs: this.#timeoutMs,
+        ...(this.#pin ? { pinSha256: this.#pin } : {}),
+        ...(this.#ca ? { ca: this.#ca } : {}),
+        userAgent: this.#userAgent,
+      },
+      this.#pool,
+    );
   }
 
   /** The pools the fleet learned (`GET /intel/learned-pools`), to seed a pool check with. */
@@ -340,25 +380,55 @@ export class ApiClient {
     const where = `${method} ${url.pathname}`;
     const timeoutMs = o.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const socket = this.#pin ? await this.#pinnedSocket(url, deadline, where) : undefined;
-    const { status, text, retryAfter } = await new Promise<{
-      status: number;
-      text: string;
-      retryAfter: string | undefined;
-    }>((resolve, reject) => {
-      const options: https.RequestOptions = {
+    let answer: Answer;
+    try {
+      answer = await this.#send(method, url, headers, payload, o.upload, deadline, timeoutMs, where);
+    } catch (e) {
+      // A kept-alive connection the server closed as we wrote to it: nothing
+      // was answered, so the request is sent again once, on a new connection
+      // (ingest is idempotent by key; the other calls are reads or replace state).
+      if (!(e instanceof StaleConnection)) throw e;
+      answer = await this.#send(method, url, headers, payload, o.upload, deadline, timeoutMs, where);
+    }
+    const { status, text, retryAfter } = answer;
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (status >= 200 && status < 300) {
+      if (json === undefined && method !== 'GET')
+        throw new ApiClientError('API_BAD_RESPONSE', `answer ${status} is not JSON`, {
+          status,
+          location: where,
+        });
+      return json;
+    }
+    throw errorFor(status, json, retryAfter, where);
+  }
+
+  #send(
+    method: 'GET' | 'POST',
+    url: URL,
+    headers: Record<string, string>,
+    payload: Buffer | undefined,
+    upload: { path: string; bytes: number } | undefined,
+    deadline: number,
+    timeoutMs: number,
+    where: string,
+  ): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const options: http.RequestOptions = {
         method,
         hostname: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port || (url.protocol === 'https:' ? 443 : 80),
         path: url.pathname + url.search,
         headers,
+        agent: this.#pool,
       };
-      let req: http.ClientRequest;
-      // No agent with a pinned socket: an agent (even `agent: false`) would open its own connection instead.
-      if (socket) req = http.request({ ...options, createConnection: () => socket });
-      else if (url.protocol === 'https:')
-        req = https.request({ ...options, agent: false, ...(this.#ca ? { ca: this.#ca } : {}) });
-      else req = http.request({ ...options, agent: false });
+      const req = url.protocol === 'https:' && !this.#pin ? https.request(options) : http.request(options);
+      let answered = false;
       const timer = setTimeout(
         () =>
           req.destroy(
@@ -366,18 +436,20 @@ export class ApiClient {
           ),
         Math.max(1, deadline - Date.now()),
       );
-      req.on('error', (e) => {
+      req.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        if (e instanceof ApiClientError) return reject(e);
+        if (!answered && req.reusedSocket && STALE_CODES.has(e.code ?? ''))
+          return reject(new StaleConnection());
         reject(
-          e instanceof ApiClientError
-            ? e
-            : new ApiClientError('API_NETWORK', `cannot reach the server: ${e.message}`, {
-                cause: e,
-                location: where,
-              }),
+          new ApiClientError('API_NETWORK', `cannot reach the server: ${e.message}`, {
+            cause: e,
+            location: where,
+          }),
         );
       });
       req.on('response', (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -409,27 +481,12 @@ export class ApiClient {
           );
         });
       });
-      if (o.upload) {
-        const file = createReadStream(o.upload.path);
+      if (upload) {
+        const file = createReadStream(upload.path);
         file.on('error', (e) => req.destroy(e));
         file.pipe(req);
       } else req.end(payload);
     });
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (status >= 200 && status < 300) {
-      if (json === undefined && method !== 'GET')
-        throw new ApiClientError('API_BAD_RESPONSE', `answer ${status} is not JSON`, {
-          status,
-          location: where,
-        });
-      return json;
-    }
-    throw errorFor(status, json, retryAfter, where);
   }
 
   /** A TLS connection whose certificate was checked against the pin before anything is sent over it. */
@@ -483,6 +540,18 @@ export class ApiClient {
     });
   }
 }
+
+interface Answer {
+  status: number;
+  text: string;
+  retryAfter: string | undefined;
+}
+
+/** Errors of a write to a kept-alive connection the server had just closed. */
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/** Internal: the request went out on a kept-alive connection that turned out closed, unanswered. */
+class StaleConnection extends Error {}
 
 function errorFor(
   status: number,

@@ -74,24 +74,28 @@ export async function sendFindings(
   const result: SendFindingsResult = { batches: 0, stored: 0, duplicates: 0, replayed: 0 };
   const attempts = Math.max(1, o.attempts ?? 5);
   const backoff = o.backoff ?? new Backoff();
-  for (const batch of runBatches(findings)) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await client.sendFindings(batch.items, batch.key);
-        result.batches++;
-        result.stored += r.stored;
-        result.duplicates += r.duplicates;
-        if (r.replayed) result.replayed++;
-        backoff.reset();
-        break;
-      } catch (e) {
-        if (!(e instanceof ApiClientError) || !e.retryable || attempt >= attempts || o.signal?.aborted)
-          throw e;
-        const wait = Math.max(backoff.next(), Math.min(e.retryAfterMs ?? 0, 60_000));
-        o.onRetry?.(e, wait);
-        await sleep(wait, undefined, o.signal ? { signal: o.signal } : {});
+  try {
+    for (const batch of runBatches(findings)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await client.sendFindings(batch.items, batch.key);
+          result.batches++;
+          result.stored += r.stored;
+          result.duplicates += r.duplicates;
+          if (r.replayed) result.replayed++;
+          backoff.reset();
+          break;
+        } catch (e) {
+          if (!(e instanceof ApiClientError) || !e.retryable || attempt >= attempts || o.signal?.aborted)
+            throw e;
+          const wait = Math.max(backoff.next(), Math.min(e.retryAfterMs ?? 0, 60_000));
+          o.onRetry?.(e, wait);
+          await sleep(wait, undefined, o.signal ? { signal: o.signal } : {});
+        }
       }
     }
+  } finally {
+    client.close();
   }
   return result;
 }

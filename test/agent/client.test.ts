@@ -136,6 +136,49 @@ describe('agent client against the real server', () => {
     }
   });
 
+  test('one kept-alive connection across requests; one the server closed unanswered is replaced', async () => {
+    const net = await import('node:net');
+    const answer =
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\nconnection: keep-alive\r\n\r\n{"status":"ok"}';
+    let connections = 0;
+    let requests = 0;
+    // A raw HTTP/1.1 server: the first connection answers two requests and
+    // then resets on the third without an answer, as a server closing an
+    // idle connection does when a request crosses its close.
+    const raw = net.createServer((sock) => {
+      const mine = ++connections;
+      let served = 0;
+      let buf = '';
+      sock.on('error', () => {});
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        while (buf.includes('\r\n\r\n')) {
+          buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+          requests++;
+          if (mine === 1 && ++served === 3) {
+            sock.resetAndDestroy();
+            return;
+          }
+          sock.write(answer);
+        }
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    const port = (raw.address() as { port: number }).port;
+    const c = new ApiClient({ server: `http://127.0.0.1:${port}` });
+    try {
+      assert.equal(await c.health(), true);
+      assert.equal(await c.withToken('dmr_other').health(), true);
+      assert.equal(connections, 1, 'withToken shares the connection');
+      assert.equal(await c.health(), true, 'the reset connection is replaced without an error');
+      assert.equal(connections, 2);
+      assert.equal(requests, 4);
+    } finally {
+      c.close();
+      raw.close();
+    }
+  });
+
   const noOpenssl =
     spawnSync('openssl', ['version']).status === 0
       ? undefined
@@ -176,10 +219,13 @@ describe('agent client against the real server', () => {
       try {
         assert.match(s.url, /^https:/);
         const pin = certificatePin(readFileSync(cert, 'utf8'));
-        assert.equal(
-          await new ApiClient({ server: s.url, pinSha256: pin.replaceAll(':', '').toLowerCase() }).health(),
-          true,
-        );
+        let handshakes = 0;
+        s.app.server.on('secureConnection', () => handshakes++);
+        const pinned = new ApiClient({ server: s.url, pinSha256: pin.replaceAll(':', '').toLowerCase() });
+        for (let i = 0; i < 3; i++) assert.equal(await pinned.health(), true);
+        // The pinned connection is checked once and kept for the next requests.
+        assert.equal(handshakes, 1);
+        pinned.close();
         const wrong = `${pin.slice(0, -2)}${pin.endsWith('00') ? '01' : '00'}`;
         await rejectsWith(
           new ApiClient({ server: s.url, pinSha256: wrong, token: 'dmr_secret' }).heartbeat(),

@@ -42,6 +42,12 @@ const str = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const PROCS = num('--procs', 400);
+/**
+ * Of the padding, this many compute in short bursts (≈ 5–15 % of a core
+ * each, multi-threaded work is not needed): the agent samples busy
+ * processes once a second for the behaviour model, idle ones not at all.
+ */
+const BUSY = num('--busy', 0);
 const SECONDS = num('--seconds', 120);
 const SOCKETS = num('--sockets', 100);
 const RUNS = num('--runs', 1);
@@ -108,7 +114,9 @@ async function pad(): Promise<void> {
 async function spawnPadding(port: number, i: number): Promise<void> {
   // Varied command lines (no two alike), and a second program.
   const [cmd, args]: [string, string[]] =
-    i % 10 === 9
+    i < BUSY
+      ? ['sh', ['-c', `while :; do i=0; while [ $i -lt ${3000 + 500 * i} ]; do i=$((i+1)); done; sleep 0.1; done`]]
+      : i % 10 === 9
       ? ['tail', ['-f', '-s', String(60 + i), '/dev/null']]
       : ['sleep', [String(LIFE_S), `0.${i}`]];
   const stdio: ('ignore' | Socket)[] = ['ignore', 'ignore', 'ignore'];
@@ -294,7 +302,7 @@ async function main(): Promise<void> {
     console.log('# no dist/deminer.mjs (npm run build): bundle not measured');
   await pad();
   console.log(
-    `# host padded to ${countPids()} processes (${children.length} children, ${Math.min(SOCKETS, children.length)} holding a loopback connection); ` +
+    `# host padded to ${countPids()} processes (${children.length} children, ${Math.min(SOCKETS, children.length)} holding a loopback connection, ${Math.min(BUSY, children.length)} busy); ` +
       `agent interval ${INTERVAL}, window ${WINDOW ?? '1s (default)'}; ${SECONDS} s per run after ${WARMUP} warm-up scan(s); bundle: ${BUNDLE}`,
   );
   const results: RunResult[] = [];

@@ -16,6 +16,7 @@ import { HostBaselineDetector } from '../detect/host-baseline/index.ts';
 import { LruMap } from '../detect/network/lru-map.ts';
 import { loadDefaultIntel } from '../intel/index.ts';
 import { ScanCache, type ScanResult, scanHost } from '../pipeline/scan.ts';
+import { BehaviourWatch } from '../sources/procfs/behaviour-watch.ts';
 import { type AgentConfig, ApiClient, ApiClientError, type HostFacts, type MetricItem } from './client.ts';
 import { EnergyMeter } from './energy.ts';
 import { AgentIsolation } from './isolation.ts';
@@ -69,6 +70,11 @@ export interface AgentOptions {
    * agent scans first, and short runs, `--once` included, never pay for it).
    */
   auditFirstDelayMs?: number;
+  /**
+   * Sample the processes that use the CPU once a second, for the behaviour
+   * model (src/sources/procfs/behaviour-watch.ts). Default true; never with `once`.
+   */
+  behaviour?: boolean;
   log?: (message: string) => void;
   /** Called after each scan (tests, status). */
   onScan?: (s: ScanReport) => void;
@@ -193,6 +199,8 @@ export class Agent {
   readonly #detector = new HostBaselineDetector();
   /** What stays true between scans (process details, socket tables, files): see scan-cache.ts. */
   readonly #scanCache = new ScanCache();
+  /** 1 Hz behaviour sampling of the busy processes, between and through scans. */
+  #watch: BehaviourWatch | undefined;
   readonly #sent = new LruMap<string, { severity: Severity; at: number }>(MAX_SENT);
   #client: ApiClient | undefined;
   /** This host's firewall isolation, when the server holds one (isolation.ts). */
@@ -274,6 +282,10 @@ export class Agent {
       return this.#summary();
     }
     const sender = this.#sender();
+    if (o.behaviour !== false) {
+      this.#watch = new BehaviourWatch();
+      this.#watch.start();
+    }
     const stop = o.signal;
     while (!stop?.aborted) {
       const started = Date.now();
@@ -291,6 +303,7 @@ export class Agent {
         break;
       }
     }
+    this.#watch?.stop();
     await sender;
     await this.#tasks?.idle();
     return this.#summary();
@@ -430,6 +443,7 @@ export class Agent {
         hash: 'suspicious',
         context: this.#context,
         cache: this.#scanCache,
+        ...(this.#watch ? { watch: this.#watch } : {}),
       });
     } catch (e) {
       if (o.signal?.aborted) return;

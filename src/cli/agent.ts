@@ -27,6 +27,7 @@ interface AgentCliOptions {
   intel?: boolean;
   auditInterval?: string;
   audit?: boolean;
+  behaviour?: boolean;
 }
 
 interface InstallCliOptions extends AgentCliOptions {
@@ -237,6 +238,7 @@ export const registerAgent: RegisterCommand = (program: Command, run) => {
       'posture audit (deminer audit --host) at start and then this often; failures are sent as findings (default: 24h)',
     )
     .option('--no-audit', 'no posture audit')
+    .option('--no-behaviour', 'do not sample busy processes once a second for the behaviour model')
     .action(
       run(async (opts: AgentCliOptions) => {
         const server = checkServer(opts.server);
@@ -259,6 +261,7 @@ export const registerAgent: RegisterCommand = (program: Command, run) => {
             ...(pin ? { pinSha256: pin } : {}),
             ...(opts.intel === false ? { intel: false } : {}),
             ...audit,
+            ...(opts.behaviour === false ? { behaviour: false } : {}),
             signal: ac.signal,
           });
           process.stderr.write(

@@ -3,6 +3,7 @@ import { compareFindings } from '../core/finding.ts';
 import type { HostSnapshot } from '../core/host-snapshot.ts';
 import { hostDetector } from '../detect/host/registry.ts';
 import type { HostAnalyticContext } from '../detect/host/types.ts';
+import type { BehaviourWatch } from '../sources/procfs/behaviour-watch.ts';
 import type { HashPolicy } from '../sources/procfs/collect.ts';
 import { collectHostSnapshot } from '../sources/procfs/collect.ts';
 import { BehaviourSampler } from '../sources/procfs/sampler.ts';
@@ -21,6 +22,8 @@ export interface ScanOptions {
   cache?: ScanCache;
   /** Sample per-process behaviour at 1 Hz through the window (default: true when the window allows ≥ 10 samples). */
   behaviour?: boolean;
+  /** The agent's continuous sampling of busy processes: told what this scan saw, it adds their series. */
+  watch?: BehaviourWatch;
 }
 
 /** Behaviour is sampled once a second; fewer samples than this say too little. */
@@ -70,6 +73,10 @@ export async function scanHost(opts: ScanOptions): Promise<ScanResult> {
         return series ? { ...p, behaviour: series } : p;
       }),
     };
+  }
+  if (opts.watch && live) {
+    opts.watch.observe(snapshot);
+    snapshot = opts.watch.attach(snapshot);
   }
   const t1 = performance.now();
   const findings = hostDetector.detect(snapshot, opts.context).sort(compareFindings);

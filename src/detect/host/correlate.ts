@@ -46,8 +46,9 @@ function mergeSignals(signals: Signal[]): Signal[] {
 function withProvenance(signals: Signal[], p: ProcessInfo): Signal[] {
   const b = signals.find((s) => s.id === 'behaviour.miner_like');
   if (!b || !(p.packaged === false || p.exeDeleted)) return signals;
+  // This says what the masquerade analytic's weaker "no package owns it" says, and more: once is enough.
   return mergeSignals([
-    ...signals,
+    ...signals.filter((s) => s.id !== 'masquerade.unpackaged_executable'),
     {
       id: 'behaviour.unpackaged_binary',
       category: 'behaviour',

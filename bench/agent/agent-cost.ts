@@ -115,10 +115,13 @@ async function spawnPadding(port: number, i: number): Promise<void> {
   // Varied command lines (no two alike), and a second program.
   const [cmd, args]: [string, string[]] =
     i < BUSY
-      ? ['sh', ['-c', `while :; do i=0; while [ $i -lt ${3000 + 500 * i} ]; do i=$((i+1)); done; sleep 0.1; done`]]
+      ? [
+          'sh',
+          ['-c', `while :; do i=0; while [ $i -lt ${3000 + 500 * i} ]; do i=$((i+1)); done; sleep 0.1; done`],
+        ]
       : i % 10 === 9
-      ? ['tail', ['-f', '-s', String(60 + i), '/dev/null']]
-      : ['sleep', [String(LIFE_S), `0.${i}`]];
+        ? ['tail', ['-f', '-s', String(60 + i), '/dev/null']]
+        : ['sleep', [String(LIFE_S), `0.${i}`]];
   const stdio: ('ignore' | Socket)[] = ['ignore', 'ignore', 'ignore'];
   if (i < SOCKETS) {
     // The child holds a loopback connection as its fd 3, so it owns a socket in the tables.

@@ -12,8 +12,8 @@
  * not C (miners and benign alike), and is scored on W's benign minutes and
  * on the miner minutes capped by C: no model is scored on a workload or a
  * capping method it was trained on. The alert threshold of each fold is
- * chosen on its own training data (0.5, or higher when more than 0.1 % of
- * training benign minutes score above it).
+ * chosen on its own training data (THRESHOLD_FLOOR, or higher when more
+ * than 0.1 % of training benign minutes score above it).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ import type { HostSnapshot, ProcessInfo } from '../../src/core/host-snapshot.ts'
 import { seededRandom } from '../../src/core/random.ts';
 import { cpu } from '../../src/detect/host/cpu/index.ts';
 import { FEATURE_NAMES } from '../../src/ml/behaviour/features.ts';
-import type { BehaviourModel } from '../../src/ml/behaviour/model.ts';
-import { CPU_ONLY_FEATURES } from '../../src/ml/behaviour/model.ts';
+import type { BehaviourGate, BehaviourModel } from '../../src/ml/behaviour/model.ts';
+import { CPU_ONLY_FEATURES, failedGate } from '../../src/ml/behaviour/model.ts';
 import { buildRows, loadRecordings, type Row, STEP_MS, WINDOW_MS } from './dataset.ts';
 import { type Scorer, scorerOf, trainBaseline, trainGru, trainLogistic, trainStumps } from './learners.ts';
 
@@ -32,6 +32,15 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const REC_DIR = join(REPO, 'data/behaviour/recordings');
 const TRAIN_FPR = 0.001;
 const TARGET_FPR = 0.003;
+const TARGET_TPR = 0.95;
+/**
+ * The least alert threshold, whatever the training benign scores (the
+ * CPU-only fallback alerts at 0.5). It was 0.5; with a second kind of miner
+ * in the data (the self-throttling simulator), held out it scored between
+ * 0.3 and 0.5 with XMRig alone to learn from. Floors of 0.5, 0.3 and 0.1
+ * were compared on the held-out folds (docs/behaviour.md).
+ */
+const THRESHOLD_FLOOR = 0.3;
 /** The CPU-only fallback is a weak hint: it alerts at its decision boundary (0.5), in the folds as shipped. */
 const CPU_ONLY = 'cpu-only logistic (fallback without a series)';
 
@@ -45,6 +54,58 @@ const onX =
   (s: Scorer): RowScorer =>
   (r) =>
     s(r.x);
+
+/**
+ * Conditions of proof-of-work hashing, fixed from what hashing is rather than
+ * learned (src/ml/behaviour/model.ts, GateSchema): the learned part scores
+ * only process-minutes that meet them. Set with a wide margin around every
+ * miner minute recorded (user share ≥ 0.988, ≤ 10^2.93 voluntary switches
+ * per CPU-second), after the held-out evaluation showed the I/O-bound
+ * pgbench client looking like a miner to the learned part alone.
+ */
+export const COMPUTE_BOUND_GATES: BehaviourGate[] = [
+  {
+    feature: 'user_share',
+    min: 0.8,
+    why: 'hashing runs in user space: a process spending more than a fifth of its CPU time in the kernel is doing I/O or system calls, not proof of work',
+  },
+  {
+    feature: 'vcsw_per_cpu_s',
+    max: 3.5,
+    why: 'a hashing thread gives up the CPU only when a cap or a sleep makes it; more than ~3,000 voluntary switches per CPU-second is a process waiting on sockets, disks or other processes',
+  },
+];
+
+/**
+ * Resident memory and threads per core describe one miner's implementation
+ * (XMRig's RandomX dataset, its thread pool), not mining: a CryptoNight miner
+ * holds 2 MiB per thread and the project's simulator one thread.
+ */
+const SIZE_FEATURES = ['rss_log_mb', 'threads_per_core'].map((f) =>
+  FEATURE_NAMES.indexOf(f as (typeof FEATURE_NAMES)[number]),
+);
+
+/**
+ * A miner holds a connection to its pool (or a proxy, on this host or
+ * another): without one it earns nothing. Learned, this was the model's
+ * strongest single feature, because no benign compute job recorded holds an
+ * outbound connection, which says more about the data than about programs.
+ * As a gate it is explicit, and the learned part must then tell a miner from
+ * compute that does hold connections by how it computes.
+ */
+export const POOL_GATE: BehaviourGate = {
+  feature: 'outbound_conns',
+  min: 0.3,
+  why: 'a miner holds at least one outbound connection to its pool or a proxy (log10(1 + connections) ≥ 0.3)',
+};
+const OUTBOUND = FEATURE_NAMES.indexOf('outbound_conns');
+
+const gatedBy =
+  (gates: BehaviourGate[]) =>
+  (s: RowScorer): RowScorer =>
+  (r) =>
+    failedGate({ gates }, r.x) ? 0 : s(r);
+const gated = gatedBy(COMPUTE_BOUND_GATES);
 
 const LEARNERS: Learner[] = [
   {
@@ -61,6 +122,39 @@ const LEARNERS: Learner[] = [
     train: (rows) => {
       const model = trainStumps(rows);
       return { scorer: onX(scorerOf(model)), model };
+    },
+  },
+  {
+    name: 'logistic + compute-bound gates',
+    shippable: true,
+    train: (rows) => {
+      const model = { ...trainLogistic(rows), gates: COMPUTE_BOUND_GATES };
+      return { scorer: gated(onX(scorerOf(model))), model };
+    },
+  },
+  {
+    name: 'stumps + compute-bound gates',
+    shippable: true,
+    train: (rows) => {
+      const model = { ...trainStumps(rows), gates: COMPUTE_BOUND_GATES };
+      return { scorer: gated(onX(scorerOf(model))), model };
+    },
+  },
+  {
+    name: 'stumps + gates, no size features',
+    shippable: true,
+    train: (rows) => {
+      const model = { ...trainStumps(rows, { exclude: SIZE_FEATURES }), gates: COMPUTE_BOUND_GATES };
+      return { scorer: gated(onX(scorerOf(model))), model };
+    },
+  },
+  {
+    name: 'stumps + gates incl. pool connection, no size features',
+    shippable: true,
+    train: (rows) => {
+      const gates = [...COMPUTE_BOUND_GATES, POOL_GATE];
+      const model = { ...trainStumps(rows, { exclude: [...SIZE_FEATURES, OUTBOUND] }), gates };
+      return { scorer: gatedBy(gates)(onX(scorerOf(model))), model };
     },
   },
   {
@@ -248,9 +342,9 @@ export function evaluate(rows: Row[]): ModelResult[] {
       const test = rows.filter((r) => (r.y === 0 && r.workload === w) || (r.y === 1 && r.capping === c));
       for (const l of LEARNERS) {
         const { scorer } = l.train(train);
-        // The same rule as the shipped threshold: never below 0.5, else the score above 0.1 % of training benign minutes.
+        // The same rule as the shipped threshold: the score above 0.1 % of training benign minutes, never below the floor.
         const t = Math.max(
-          0.5,
+          l.name === CPU_ONLY ? 0.5 : THRESHOLD_FLOOR,
           l.name === CPU_ONLY
             ? 0
             : thresholdFor(
@@ -318,17 +412,22 @@ function main(): void {
     `${JSON.stringify({ windowMs: WINDOW_MS, stepMs: STEP_MS, trainFpr: TRAIN_FPR, recordings, results }, null, 1)}\n`,
   );
   if (process.argv.includes('--write-model')) {
-    // Ship the shippable model with the best held-out detection at ≤ 0.3 % false positives (ties: AUC).
+    // Ship, among the shippable models that meet the target held out (≥ 95 % of miner minutes at
+    // ≤ 0.3 % of benign minutes), the one that flags the fewest busy benign minutes (what users
+    // see); without one that meets it, the best detection at ≤ 0.3 % (ties: AUC).
+    const meets = (r: ModelResult) => r.detection >= TARGET_TPR && r.fpr <= TARGET_FPR;
     const best = results
       .filter((r) => LEARNERS.find((l) => l.name === r.name)?.shippable)
       .sort(
         (a, b) =>
+          Number(meets(b)) - Number(meets(a)) ||
+          (meets(a) && meets(b) ? a.fprActive - b.fprActive : 0) ||
           Number(b.fpr <= TARGET_FPR) - Number(a.fpr <= TARGET_FPR) ||
           b.detection - a.detection ||
           (b.auc ?? 0) - (a.auc ?? 0),
       )[0]!;
     const cpuOnly = results.find((r) => r.name === CPU_ONLY)!;
-    const shipped = buildShippedModel(rows, best.name as 'logistic' | 'stumps', {
+    const shipped = buildShippedModel(rows, best.name, {
       recordings,
       rows: { miner: miners, benign: rows.length - miners },
       heldOut: { detection: best.detection, fpr: best.fpr, fprActive: best.fprActive, auc: best.auc },
@@ -346,15 +445,15 @@ function main(): void {
   }
 }
 
-const roundT = (t: number): number => Math.round(Math.max(t, 0.5) * 1e6) / 1e6;
+const roundT = (t: number): number => Math.round(Math.max(t, THRESHOLD_FLOOR) * 1e6) / 1e6;
 
 /** The shipped model: `kind` trained on every row, plus the CPU-only fallback; deterministic. */
 export function buildShippedModel(
   rows: Row[],
-  kind: 'logistic' | 'stumps',
+  learnerName: string,
   provenance: Record<string, unknown>,
 ): BehaviourModel {
-  const learner = LEARNERS.find((l) => l.name === kind)!;
+  const learner = LEARNERS.find((l) => l.name === learnerName && l.shippable)!;
   const { model, scorer } = learner.train(rows);
   const benign = rows.filter((r) => r.y === 0);
   const threshold = thresholdFor(
@@ -376,8 +475,9 @@ export function buildShippedModel(
       trainedBy: 'scripts/behaviour/evaluate.ts --write-model (npm run train:behaviour)',
       windowMs: WINDOW_MS,
       stepMs: STEP_MS,
+      learner: learnerName,
       features: FEATURE_NAMES,
-      thresholdRule: `max(0.5, the score above ${TRAIN_FPR * 100} % of training benign process-minutes); the CPU-only fallback, a weak hint, at 0.5`,
+      thresholdRule: `max(${THRESHOLD_FLOOR}, the score above ${TRAIN_FPR * 100} % of training benign process-minutes); the CPU-only fallback, a weak hint, at 0.5`,
       ...provenance,
     },
   };

@@ -90,9 +90,17 @@ export function trainLogistic(
 /** Gradient-boosted depth-one trees on logistic loss; split points at feature quantiles. */
 export function trainStumps(
   rows: readonly TrainRow[],
-  opts: { rounds?: number; lr?: number; colsample?: number; seed?: number } = {},
+  opts: {
+    rounds?: number;
+    lr?: number;
+    colsample?: number;
+    seed?: number;
+    /** Features never split on. */
+    exclude?: readonly number[];
+  } = {},
 ): BehaviourModel {
   const rounds = opts.rounds ?? 150;
+  const excluded = new Set(opts.exclude ?? []);
   const lr = opts.lr ?? 0.2;
   // Each round chooses among a seeded random half of the features, so that the
   // ensemble spreads over many features instead of the first that separates
@@ -122,7 +130,9 @@ export function trainStumps(
     const g = rows.map((row, k) => (row.y - sigmoid(f[k]!)) * cw[k]!);
     const h = rows.map((_, k) => Math.max(sigmoid(f[k]!) * (1 - sigmoid(f[k]!)) * cw[k]!, 1e-9));
     let best: { f: number; t: number; l: number; r: number; gain: number } | undefined;
-    const cols = Array.from({ length: FEATURE_COUNT }, (_, i) => i).filter(() => random() < colsample);
+    const cols = Array.from({ length: FEATURE_COUNT }, (_, i) => i)
+      .filter(() => random() < colsample)
+      .filter((i) => !excluded.has(i));
     for (const fi of cols) {
       for (const t of cuts[fi]!) {
         let gl = 0;

@@ -107,6 +107,18 @@ function prepareWork(work: string): void {
     }
     writeFileSync(blob, Buffer.concat(parts));
   }
+  const page = join(work, 'page.html');
+  if (!existsSync(page)) {
+    // A page that keeps the renderer busy: thousands of styled boxes laid out again and a canvas redrawn.
+    writeFileSync(
+      page,
+      `<!doctype html><html><head><style>.b{display:inline-flex;width:9px;height:9px;margin:1px;border-radius:3px;box-shadow:0 0 3px #333}</style></head><body><canvas id="c" width="1200" height="700"></canvas><div id="d"></div><script>
+const d=document.getElementById('d');for(let i=0;i<20000;i++){const e=document.createElement('div');e.className='b';e.style.background='hsl('+(i%360)+',70%,50%)';d.appendChild(e);}
+const g=document.getElementById('c').getContext('2d');let f=0;function draw(){for(let i=0;i<20000;i++){g.strokeStyle='hsl('+((i+f)%360)+',80%,50%)';g.beginPath();g.moveTo((i*37+f)%1200,(i*91)%700);g.lineTo((i*53)%1200,(i*17+f)%700);g.stroke();}
+for(let i=0;i<200;i++)d.children[(f*200+i)%20000].style.width=(8+((f+i)%5))+'px';f++;requestAnimationFrame(draw);}draw();
+</script></body></html>\n`,
+    );
+  }
   const src = join(work, 'big.c');
   if (!existsSync(src)) {
     const lines: string[] = ['#include <string.h>', 'static unsigned s;'];

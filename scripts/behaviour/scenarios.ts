@@ -7,7 +7,8 @@
  */
 
 export type Label = 'benign' | 'miner';
-export type Capping = 'none' | 'hint' | 'nice' | 'cgroup' | 'stopcont';
+/** `selfduty`: the program throttles itself (busy, then sleeps, within each period). */
+export type Capping = 'none' | 'hint' | 'nice' | 'cgroup' | 'stopcont' | 'selfduty';
 
 export interface Scenario {
   name: string;
@@ -36,6 +37,14 @@ const WALLET =
 const XMRIG = `"$MINER" -o "127.0.0.1:$POOL" -u ${WALLET} -p x --randomx-mode=light --no-color --donate-level=1`;
 
 const loop = (cmd: string) => `while true; do ${cmd}; done`;
+
+/** Headless Chromium as the console tests run it (Debian's build; never a downloaded one). */
+const CHROMIUM = `chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$WORK/chromium-profile" --window-size=1366,768 --virtual-time-budget=4000 --screenshot="$WORK/shot.png" "file://$WORK/page.html" >/dev/null 2>&1`;
+
+/** The project's miner simulator (test/sim/miner-sim.c), built into the work folder under an ordinary name. */
+const SIM_SETUP = 'cc -O2 -o "$WORK/kthreadd-helper" "$REPO/test/sim/miner-sim.c"';
+const sim = (duty: number) =>
+  `SIM_POOL="127.0.0.1:$POOL" SIM_WALLET=${WALLET} SIM_DUTY=${duty} SIM_SECONDS=600 exec "$WORK/kthreadd-helper"`;
 
 export const SCENARIOS: readonly Scenario[] = [
   // ---- benign
@@ -293,5 +302,88 @@ export const SCENARIOS: readonly Scenario[] = [
     cgroupQuota: 0.3,
     seconds: 120,
     command: `exec /usr/bin/python3 -c 'import hashlib\nh=b"x"\nwhile True: h=hashlib.sha256(h*64).digest()'`,
+  },
+  // ---- second pass: more compute-bound benign work (the hard cases), more miners and cappings
+  {
+    name: 'chromium-render',
+    label: 'benign',
+    workload: 'chromium',
+    capping: 'none',
+    level: 1,
+    seconds: 90,
+    command: loop(CHROMIUM),
+  },
+  {
+    name: 'chromium-render-cgroup-30',
+    label: 'benign',
+    workload: 'chromium',
+    capping: 'cgroup',
+    level: 0.3,
+    cgroupQuota: 0.3,
+    seconds: 90,
+    command: loop(CHROMIUM),
+  },
+  {
+    name: 'sha256-stopcont-25',
+    label: 'benign',
+    workload: 'hashing',
+    capping: 'stopcont',
+    level: 0.25,
+    duty: { name: 'sha256sum', share: 0.25, periodMs: 300 },
+    seconds: 90,
+    // Sixteen passes over the blob per process: long-lived enough to be sampled for a minute under the duty cycle.
+    command: loop(`sha256sum ${Array(16).fill('"$WORK/blob"').join(' ')} >/dev/null`),
+  },
+  {
+    name: 'sqlite-query',
+    label: 'benign',
+    workload: 'sqlite',
+    capping: 'none',
+    level: 1,
+    seconds: 90,
+    command: loop(
+      `sqlite3 :memory: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<200000000) SELECT count(*), sum(x*x%7) FROM c;" >/dev/null`,
+    ),
+  },
+  // A password-hashing service capped by its cgroup: steady user-space hashing, the closest benign look-alike.
+  {
+    name: 'node-pbkdf2-cgroup-20',
+    label: 'benign',
+    workload: 'password-hashing',
+    capping: 'cgroup',
+    level: 0.2,
+    cgroupQuota: 0.2,
+    seconds: 90,
+    command: `exec node -e 'const c=require("node:crypto");for(;;)c.pbkdf2Sync("pw","salt",100000,64,"sha512")'`,
+  },
+  {
+    name: 'minersim-duty-20',
+    label: 'miner',
+    workload: 'miner-sim',
+    capping: 'selfduty',
+    level: 0.2,
+    seconds: 90,
+    setup: SIM_SETUP,
+    command: sim(0.2),
+  },
+  {
+    name: 'minersim-duty-50',
+    label: 'miner',
+    workload: 'miner-sim',
+    capping: 'selfduty',
+    level: 0.5,
+    seconds: 90,
+    setup: SIM_SETUP,
+    command: sim(0.5),
+  },
+  {
+    name: 'xmrig-stopcont-25-slow',
+    label: 'miner',
+    workload: 'xmrig',
+    capping: 'stopcont',
+    level: 0.25,
+    duty: { name: '', share: 0.25, periodMs: 2000 },
+    seconds: 90,
+    command: `exec ${XMRIG} -t 1`,
   },
 ];

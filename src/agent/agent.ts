@@ -10,6 +10,7 @@ import type { HostSnapshot } from '../core/host-snapshot.ts';
 import { packagePath } from '../core/paths.ts';
 import type { Severity } from '../core/severity.ts';
 import { parseAllowlist } from '../detect/host/allowlist/parse.ts';
+import { BehaviourHistory, dayOf } from '../detect/host/behaviour/history.ts';
 import { hostPoolIntel } from '../detect/host/pool-intel.ts';
 import type { HostAnalyticContext } from '../detect/host/types.ts';
 import { HostBaselineDetector } from '../detect/host-baseline/index.ts';
@@ -285,6 +286,7 @@ export class Agent {
     if (o.behaviour !== false) {
       this.#watch = new BehaviourWatch();
       this.#watch.start();
+      this.#context.behaviourHistory = BehaviourHistory.load(this.#historyPath(), this.#log);
     }
     const stop = o.signal;
     while (!stop?.aborted) {
@@ -453,6 +455,7 @@ export class Agent {
     this.#scans++;
     this.#energy.sample();
     const snapshot = scan.snapshot;
+    this.#noteBehaviour(snapshot, scan.findings);
     const baseline = this.#detector.observe(snapshot);
     const all = [...scan.findings, ...baseline];
     const fresh = this.#newOrChanged(all, Date.parse(snapshot.takenAt));
@@ -472,6 +475,33 @@ export class Agent {
       scanMs: scan.totalMs,
       spool: this.#spool!.stats(),
     });
+  }
+
+  #historyPath(): string {
+    return join(this.#o.stateDir, 'behaviour-history.json');
+  }
+
+  /** The package-owned programs that behaved like miners today go into the per-binary baseline. */
+  #noteBehaviour(snapshot: HostSnapshot, findings: readonly Finding[]): void {
+    const history = this.#context.behaviourHistory;
+    if (!history) return;
+    const day = dayOf(snapshot.takenAt);
+    for (const f of findings) {
+      const signals = f.evidence['signals'];
+      if (
+        !Array.isArray(signals) ||
+        !signals.some((s) => (s as { id?: unknown }).id === 'behaviour.miner_like')
+      )
+        continue;
+      const p = snapshot.processes.find((x) => x.pid === f.process?.pid);
+      const key = p ? BehaviourHistory.keyOf(p) : undefined;
+      if (key) history.note(key, day);
+    }
+    try {
+      history.save(this.#historyPath());
+    } catch (e) {
+      this.#logOnce(`cannot save the behaviour baseline: ${describeError(e)}`);
+    }
   }
 
   /** When the next posture audit is due (set at start: DEFAULT_AUDIT_FIRST_DELAY_MS from then). */

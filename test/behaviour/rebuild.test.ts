@@ -25,7 +25,8 @@ test('training on the committed recordings gives the shipped weights', () => {
     assert.equal(sum, r.sha256, `${r.file} is the recording the model was trained on`);
   }
   assert.equal(shipped.kind === 'logistic' || shipped.kind === 'stumps', true);
-  const rebuilt = buildShippedModel(buildRows(loadRecordings(REC_DIR)), shipped.kind, {});
+  const learner = (shipped.provenance['learner'] as string | undefined) ?? shipped.kind;
+  const rebuilt = buildShippedModel(buildRows(loadRecordings(REC_DIR)), learner, {});
   const { provenance: _a, ...want } = shipped;
   const { provenance: _b, ...got } = rebuilt;
   assert.deepEqual(JSON.parse(JSON.stringify(got)), JSON.parse(JSON.stringify(want)));

@@ -1,6 +1,7 @@
 import type { HostSnapshot, ProcessInfo } from '../../core/host-snapshot.ts';
 import type { BehaviourModel } from '../../ml/behaviour/model.ts';
 import type { SharedLearnedPool } from '../pool-match/learned-pools.ts';
+import type { BehaviourHistory } from './behaviour/history.ts';
 
 /**
  * A weak or strong piece of evidence about one subject. Host analytics emit
@@ -60,6 +61,8 @@ export interface HostAnalyticContext {
   poolIntel?: PoolIntel;
   /** The behaviour model to score with (default: the one shipped in data/behaviour/). */
   behaviourModel?: BehaviourModel;
+  /** The agent's per-binary baseline over days (behaviour/history.ts); absent in one-shot scans. */
+  behaviourHistory?: BehaviourHistory;
 }
 
 /** A host analytic is pure: it reads the snapshot, never /proc, files or the clock. */

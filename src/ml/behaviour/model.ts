@@ -16,6 +16,22 @@ const num = () => z.number().finite();
 
 const StumpSchema = z.strictObject({ f: z.number().int().min(0), t: num(), l: num(), r: num() });
 
+/**
+ * A condition every miner-minute meets for a physical reason, written by the
+ * training script with that reason: a process-minute outside it scores 0
+ * whatever the learned part says. Proof-of-work hashing is compute in user
+ * space; a process that spends a fifth of its CPU time in the kernel, or
+ * gives up the CPU thousands of times per CPU-second, is waiting on I/O or
+ * on other processes (a database, a benchmark client), not hashing.
+ */
+const GateSchema = z.strictObject({
+  feature: z.string(),
+  min: num().optional(),
+  max: num().optional(),
+  why: z.string().max(500),
+});
+export type BehaviourGate = z.infer<typeof GateSchema>;
+
 export const BehaviourModelSchema = z.strictObject({
   format: z.literal('deminer-behaviour-model'),
   version: z.literal(1),
@@ -29,6 +45,8 @@ export const BehaviourModelSchema = z.strictObject({
   stumps: z.array(StumpSchema).max(10_000),
   /** Scores at or above this are "behaves like a miner" (chosen on training data at the target false-positive rate). */
   threshold: num(),
+  /** Conditions on the features that the learned part is applied under (absent: none). */
+  gates: z.array(GateSchema).max(16).optional(),
   /**
    * A logistic model over the features a snapshot without a behaviour series
    * still has (CPU per interval, RSS, threads: CPU_ONLY_FEATURES), for
@@ -53,6 +71,9 @@ export function parseBehaviourModel(json: unknown): BehaviourModel {
     throw new Error('behaviour model: its features do not match this version of deminer');
   if (m.stumps.some((s) => s.f >= FEATURE_COUNT))
     throw new Error('behaviour model: stump on unknown feature');
+  for (const g of m.gates ?? [])
+    if (!FEATURE_NAMES.includes(g.feature as (typeof FEATURE_NAMES)[number]))
+      throw new Error(`behaviour model: gate on unknown feature ${g.feature}`);
   return m;
 }
 
@@ -83,8 +104,21 @@ export function scoreCpuOnly(m: BehaviourModel, x: readonly number[]): number | 
   return sigmoid(s);
 }
 
-/** 0..1, higher is more miner-like. */
+/** The first gate this feature vector fails, or undefined when it meets them all. */
+export function failedGate(
+  m: Pick<BehaviourModel, 'gates'>,
+  x: readonly number[],
+): BehaviourGate | undefined {
+  for (const g of m.gates ?? []) {
+    const v = x[FEATURE_NAMES.indexOf(g.feature as (typeof FEATURE_NAMES)[number])] ?? 0;
+    if ((g.min !== undefined && v < g.min) || (g.max !== undefined && v > g.max)) return g;
+  }
+  return undefined;
+}
+
+/** 0..1, higher is more miner-like; 0 outside the model's gates. */
 export function score(m: BehaviourModel, x: readonly number[]): number {
+  if (m.gates && failedGate(m, x)) return 0;
   return sigmoid(margin(m, x));
 }
 

@@ -15,9 +15,12 @@ import {
 } from '../../../ml/behaviour/model.ts';
 import type { AnalyticOutput, HostAnalytic } from '../types.ts';
 import { processSignal, userProcesses } from '../types.ts';
+import { BASELINE_DAYS, BehaviourHistory, dayOf } from './history.ts';
 
 /** A behavioural high on its own: suspicious (medium), never conclusive. */
 const WEIGHT = 3;
+/** The same from a package-owned program that has behaved so on earlier days on this host: noted (low). */
+const USUAL_WEIGHT = 1;
 /** The CPU-only profile knows much less: a weak hint. */
 const CPU_ONLY_WEIGHT = 1.5;
 const MINUTE_MS = 60_000;
@@ -80,6 +83,7 @@ export function behaviourAnalytic(model?: BehaviourModel): HostAnalytic {
       const m = ctx.behaviourModel ?? model ?? shippedBehaviourModel();
       const cpus = Math.max(1, snapshot.host.cpus);
       const out: AnalyticOutput[] = [];
+      const today = dayOf(snapshot.takenAt);
       for (const p of userProcesses(snapshot)) {
         const series = p.behaviour;
         if (series && series.t.length >= MIN_SAMPLES) {
@@ -91,14 +95,18 @@ export function behaviourAnalytic(model?: BehaviourModel): HostAnalytic {
           const worst = minutes.reduce((a, b) => (b.score > a.score ? b : a));
           const top = topContributions(m, worst.x, 3);
           const observed = round3((series.t.at(-1) ?? 0) / MINUTE_MS);
+          const key = ctx.behaviourHistory ? BehaviourHistory.keyOf(p) : undefined;
+          const days = key ? ctx.behaviourHistory!.daysBefore(key, today) : 0;
+          const usual = days >= BASELINE_DAYS;
           out.push(
             processSignal(p.pid, {
               id: 'behaviour.miner_like',
               category: 'behaviour',
-              weight: WEIGHT,
+              weight: usual ? USUAL_WEIGHT : WEIGHT,
               techniques: ['T1496'],
-              text: `behaved like a hidden miner for ${observed < 1 ? `${Math.round(observed * 60)} s` : `${observed} min`} (behaviour score ${s.toFixed(2)}; ${top.map((t) => t.feature).join(', ') || 'overall profile'})`,
+              text: `behaved like a hidden miner for ${observed < 1 ? `${Math.round(observed * 60)} s` : `${observed} min`} (behaviour score ${s.toFixed(2)}; ${top.map((t) => t.feature).join(', ') || 'overall profile'})${usual ? `, as this package's program did on ${days} earlier days on this host` : ''}`,
               evidence: {
+                ...(key ? { baseline_days: days } : {}),
                 score: round3(s),
                 threshold: m.threshold,
                 minutes_observed: observed,

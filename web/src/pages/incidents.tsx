@@ -290,26 +290,39 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
           </div>
           <Clocks i={d} />
           <dl className="facts">
-            <dt>Host</dt>
-            <dd>{d.host ? <Link to={`/hosts?text=${encodeURIComponent(d.host)}`}>{d.host}</Link> : '—'}</dd>
-            <dt>Opened</dt>
-            <dd>
-              <Time iso={d.opened_at} /> by {d.opened_by}
-            </dd>
-            <dt>Phase since</dt>
-            <dd>
-              <Time iso={d.phase_at} /> by {d.phase_by}
-            </dd>
-            <dt>Assignee</dt>
-            <dd>{d.assignee ?? '—'}</dd>
-            <dt>Campaign</dt>
-            <dd>{d.campaign ?? '—'}</dd>
-            <dt>Report</dt>
-            <dd>
-              <button type="button" onClick={() => void act('Report', () => downloadReport(d.id))}>
-                Download (Markdown)
-              </button>
-            </dd>
+            {/* Each label with its value, so that a narrow window wraps pairs, never a value under the next label. */}
+            <div className="fact">
+              <dt>Host</dt>
+              <dd>{d.host ? <Link to={`/hosts?text=${encodeURIComponent(d.host)}`}>{d.host}</Link> : '—'}</dd>
+            </div>
+            <div className="fact">
+              <dt>Opened</dt>
+              <dd>
+                <Time iso={d.opened_at} /> by {d.opened_by}
+              </dd>
+            </div>
+            <div className="fact">
+              <dt>Phase since</dt>
+              <dd>
+                <Time iso={d.phase_at} /> by {d.phase_by}
+              </dd>
+            </div>
+            <div className="fact">
+              <dt>Assignee</dt>
+              <dd>{d.assignee ?? '—'}</dd>
+            </div>
+            <div className="fact">
+              <dt>Campaign</dt>
+              <dd>{d.campaign ?? '—'}</dd>
+            </div>
+            <div className="fact">
+              <dt>Report</dt>
+              <dd>
+                <button type="button" onClick={() => void act('Report', () => downloadReport(d.id))}>
+                  Download (Markdown)
+                </button>
+              </dd>
+            </div>
           </dl>
           {canAct(session) ? (
             <section className="card" aria-labelledby={`${formId}-act`}>

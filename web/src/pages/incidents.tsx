@@ -290,32 +290,31 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
           </div>
           <Clocks i={d} />
           <dl className="facts">
-            {/* Each label with its value, so that a narrow window wraps pairs, never a value under the next label. */}
-            <div className="fact">
+            <div>
               <dt>Host</dt>
               <dd>{d.host ? <Link to={`/hosts?text=${encodeURIComponent(d.host)}`}>{d.host}</Link> : '—'}</dd>
             </div>
-            <div className="fact">
+            <div>
               <dt>Opened</dt>
               <dd>
                 <Time iso={d.opened_at} /> by {d.opened_by}
               </dd>
             </div>
-            <div className="fact">
+            <div>
               <dt>Phase since</dt>
               <dd>
                 <Time iso={d.phase_at} /> by {d.phase_by}
               </dd>
             </div>
-            <div className="fact">
+            <div>
               <dt>Assignee</dt>
               <dd>{d.assignee ?? '—'}</dd>
             </div>
-            <div className="fact">
+            <div>
               <dt>Campaign</dt>
               <dd>{d.campaign ?? '—'}</dd>
             </div>
-            <div className="fact">
+            <div>
               <dt>Report</dt>
               <dd>
                 <button type="button" onClick={() => void act('Report', () => downloadReport(d.id))}>

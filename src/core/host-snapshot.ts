@@ -58,6 +58,11 @@ export const BehaviourSeriesSchema = z.lazy(() => {
     nice: z.number().int().min(-20).max(19),
     /** Established outbound TCP connections at the end of the window, when known. */
     outbound: count().optional(),
+    /** SHA-256 of the executable the process ran, when the sampler hashed it (the agent's per-binary baseline). */
+    exeSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   });
 });
 export type BehaviourSeries = z.infer<typeof BehaviourSeriesSchema>;

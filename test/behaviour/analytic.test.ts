@@ -151,6 +151,9 @@ describe('behaviour analytic on recorded real programs', () => {
     // Another file at the same path (a replaced binary) starts from nothing.
     const replaced = { ...pg, sha256: 'ab'.repeat(32) };
     assert.equal(history.daysBefore(BehaviourHistory.keyOf(replaced)!, today), 0);
+    // The agent's series carries the hash of a package's binary (the scan does not hash those).
+    const sampled = { ...pg, behaviour: { ...miner, exeSha256: 'cd'.repeat(32) } };
+    assert.notEqual(BehaviourHistory.keyOf(sampled), key);
   });
 
   test('the baseline file: saved and read back, bounded, a damaged one set aside', () => {

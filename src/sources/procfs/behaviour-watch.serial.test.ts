@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostSnapshot } from '../../core/host-snapshot.ts';
@@ -55,6 +57,14 @@ describe('behaviour watch (real processes)', { skip: process.platform !== 'linux
     const ticks = series.utime.at(-1)! + series.stime.at(-1)! - series.utime[0]! - series.stime[0]!;
     assert.ok(ticks > 0, 'its CPU time moved while it was sampled');
     assert.equal(proc(second.snapshot, idle.pid!)!.behaviour, undefined);
+    // A package's binary is not hashed by the scan; its series carries the hash for the baseline.
+    const loop = proc(second.snapshot, busy.pid!)!;
+    if (loop.packaged === true) {
+      const want = createHash('sha256')
+        .update(readFileSync(`/proc/${busy.pid}/exe`))
+        .digest('hex');
+      assert.equal(series.exeSha256, want);
+    } else process.stdout.write(`# ${loop.exe} is not package-owned here: no hash expected\n`);
   });
 
   test('a process that exits or stays idle past the linger leaves; the table is bounded', async () => {

@@ -1,4 +1,5 @@
 import type { HostSnapshot } from '../../core/host-snapshot.ts';
+import { hashExecutable } from './hash.ts';
 import { BehaviourSampler } from './sampler.ts';
 
 /**
@@ -58,6 +59,7 @@ export class BehaviourWatch {
   readonly #minSeriesMs: number;
   readonly #periodMs: number;
   readonly #exclude: Set<number>;
+  readonly #procRoot: string;
   readonly #t0 = performance.now();
   #timer: NodeJS.Timeout | undefined;
   #pids: number[] = [];
@@ -72,6 +74,7 @@ export class BehaviourWatch {
     this.#minSeriesMs = o.minSeriesMs ?? 55_000;
     this.#periodMs = o.periodMs ?? 1000;
     this.#exclude = new Set(o.exclude ?? [process.pid]);
+    this.#procRoot = o.procRoot ?? '/proc';
     this.#sampler = new BehaviourSampler({
       ...(o.procRoot ? { procRoot: o.procRoot } : {}),
       ...(o.cgroupRoot ? { cgroupRoot: o.cgroupRoot } : {}),
@@ -130,7 +133,13 @@ export class BehaviourWatch {
     this.#pids = [...this.#watched.keys()];
   }
 
-  /** The snapshot with each watched process's series (the last `keepMs`) attached, once it spans `minSeriesMs`. */
+  /**
+   * The snapshot with each watched process's series (the last `keepMs`)
+   * attached, once it spans `minSeriesMs`. A package-owned binary is not
+   * hashed by the scan; its series carries the hash (read once per binary
+   * version, hash.ts caches it), so that the per-binary baseline knows a
+   * replaced file from the one it has seen.
+   */
   attach(snapshot: HostSnapshot): HostSnapshot {
     if (this.#watched.size === 0) return snapshot;
     return {
@@ -138,7 +147,13 @@ export class BehaviourWatch {
       processes: snapshot.processes.map((p) => {
         if (p.kernelThread || !this.#watched.has(p.pid)) return p;
         const series = this.#sampler.seriesOf(p.pid);
-        return series && (series.t.at(-1) ?? 0) >= this.#minSeriesMs ? { ...p, behaviour: series } : p;
+        if (!series || (series.t.at(-1) ?? 0) < this.#minSeriesMs) return p;
+        const exeSha256 =
+          p.sha256 ??
+          (p.packaged === true && !p.exeDeleted
+            ? hashExecutable(`${this.#procRoot}/${p.pid}/exe`)
+            : undefined);
+        return { ...p, behaviour: exeSha256 ? { ...series, exeSha256 } : series };
       }),
     };
   }

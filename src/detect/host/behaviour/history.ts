@@ -48,7 +48,7 @@ export class BehaviourHistory {
   /** The baseline key of a process, or undefined when it is not one to baseline. */
   static keyOf(p: ProcessInfo): string | undefined {
     if (p.packaged !== true || p.exeDeleted || !p.exe) return undefined;
-    return `${p.exe}\u0000${p.sha256 ?? ''}`;
+    return `${p.exe}\u0000${p.sha256 ?? p.behaviour?.exeSha256 ?? ''}`;
   }
 
   /** Days before `day` on which this binary behaved like a miner. */

@@ -167,30 +167,10 @@ describe(
         let pg: ChildProcess | undefined;
         if (pgReady()) {
           const db = `deminer_e2e_${process.pid}`;
-          execFileSync('psql', [
-            '-q',
-            '-h',
-            '127.0.0.1',
-            '-U',
-            'postgres',
-            '-d',
-            'postgres',
-            '-c',
-            `CREATE DATABASE ${db}`,
-          ]);
-          undo.push(() =>
-            execFileSync('psql', [
-              '-q',
-              '-h',
-              '127.0.0.1',
-              '-U',
-              'postgres',
-              '-d',
-              'postgres',
-              '-c',
-              `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`,
-            ]),
-          );
+          const psql = (sql: string) =>
+            execFileSync('psql', ['-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', sql]);
+          psql(`CREATE DATABASE ${db}`);
+          undo.push(() => psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
           execFileSync('pgbench', ['-q', '-i', '-s', '2', '-h', '127.0.0.1', '-U', 'postgres', db], {
             stdio: 'ignore',
           });
